@@ -1,0 +1,296 @@
+"""Run configs: YAML in, validated and fully resolved dataclasses out.
+
+Every key is checked against the schema; an unknown key or a wrong type is a ``ConfigError`` that
+names the key and suggests the nearest valid one. ``--set a.b=c`` overrides any key before
+validation, so overrides are checked the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import ConfigError
+
+LABELS = ("event", "opinion", "boilerplate")
+
+
+@dataclass
+class DataConfig:
+    """Where the labelled units come from and how they split."""
+
+    source: list[str] = field(default_factory=lambda: ["data/corpus/*.jsonl"])
+    format: Literal["json", "csv", "parquet", "hub"] = "json"
+    text_column: str = "text"
+    label_column: str = "label"
+    labels: list[str] = field(default_factory=lambda: list(LABELS))
+    split_column: str | None = "split"
+    split_ratios: dict[str, float] = field(
+        default_factory=lambda: {"train": 0.8, "dev": 0.1, "test": 0.1}
+    )
+    seed: int = 13
+    on_error: Literal["raise", "skip"] = "raise"
+    max_chars: int = 5000
+
+
+@dataclass
+class FeatureConfig:
+    """One named featurizer from the registry, its weight in the union and its keyword arguments."""
+
+    name: str
+    weight: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    """One named estimator from the registry and its keyword arguments."""
+
+    name: str = "logreg.v1"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingConfig:
+    """How the training set is presented to the pipeline."""
+
+    isolated_copies: bool = True
+
+
+@dataclass
+class EvaluationConfig:
+    """What is scored after training, besides the test split."""
+
+    extra_sets: list[str] = field(default_factory=lambda: ["data/challenge.jsonl"])
+    bootstrap: int = 1000
+
+
+@dataclass
+class OutputConfig:
+    """Where and in which format the packaged model is written."""
+
+    dir: str = "models/{name}"
+    format: Literal["skops", "joblib"] = "skops"
+
+
+@dataclass
+class RunConfig:
+    """One run: data, features, model, evaluation and output."""
+
+    name: str
+    version: str = "0.1.0"
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    features: list[FeatureConfig] = field(default_factory=list)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, every default filled in, as plain YAML-able data."""
+        return dataclasses.asdict(self)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.output.dir.format(name=self.name))
+
+
+def suggest(key: str, valid: Sequence[str]) -> str:
+    """A ' (did you mean ...?)' hint naming the nearest valid key, or ''."""
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against the type ``hint`` and return it converted (lists to tuples, ints to floats)."""
+    if hint is Any:
+        return value
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_mapping(hint, value, key)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, args))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for arg in args:
+            try:
+                return coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
+    if hint is type(None):
+        if value is not None:
+            raise ConfigError(f"{key}: expected null, got {value!r}")
+        return None
+    if origin in (list, tuple, Sequence) or hint in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{key}: expected {len(args)} items, got {len(value)}")
+            return tuple(
+                coerce(v, a, f"{key}.{i}")
+                for i, (v, a) in enumerate(zip(value, args, strict=False))
+            )
+        item = args[0] if args else Any
+        items = [coerce(v, item, f"{key}.{i}") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple or hint is tuple else items
+    if origin in (dict, Mapping) or hint is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        kt, vt = args if args else (Any, Any)
+        return {coerce(k, kt, key): coerce(v, vt, f"{key}.{k}") for k, v in value.items()}
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if isinstance(hint, type) and not isinstance(value, hint):
+        raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
+    return value
+
+
+def from_mapping(cls: type, data: Any, key: str = "") -> Any:
+    """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong types."""
+    where = key or "config"
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in data.items():
+        path = f"{key}.{name}" if key else str(name)
+        if name not in fields:
+            raise ConfigError(f"unknown key '{path}'{suggest(str(name), list(fields))}")
+        kwargs[name] = coerce(value, hints[name], path)
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing required key '{missing[0]}'")
+    return cls(**kwargs)
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b.c=value`` override to the raw config; the value is parsed as YAML."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. model.params.C=4")
+    dotted, text = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {dotted}: value {text!r} is not valid YAML ({exc})") from None
+    parts = dotted.strip().split(".")
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        here = ".".join(parts[: i + 1])
+        node = _list_item(node, part, here) if isinstance(node, list) else node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            raise ConfigError(f"--set {dotted}: '{here}' is not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        _list_item(node, last, dotted)
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _list_item(node: list[Any], part: str, where: str) -> Any:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ConfigError(f"--set: '{where}' needs an index below {len(node)}")
+    return node[int(part)]
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file, naming the file, line and column of a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: YAML error: {exc}") from None
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """Read, override and validate a run config; errors name the file and the key."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: a config must be a mapping of sections, got {type(raw).__name__}"
+        )
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    if isinstance(raw.get("data", {}).get("source"), str):
+        raw["data"]["source"] = [raw["data"]["source"]]
+    try:
+        config = from_mapping(RunConfig, raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    _check_values(config, path)
+    return config
+
+
+def _check_values(config: RunConfig, path: Path) -> None:
+    """Values that type-check but cannot work."""
+    ratios = config.data.split_ratios
+    unknown = set(ratios) - {"train", "dev", "test"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(
+            f"{path}: unknown split 'data.split_ratios.{key}'"
+            f"{suggest(key, ['train', 'dev', 'test'])}"
+        )
+    if ratios.get("train", 0) <= 0 or ratios.get("test", 0) <= 0:
+        raise ConfigError(f"{path}: data.split_ratios needs train > 0 and test > 0, got {ratios}")
+    if any(v < 0 for v in ratios.values()) or abs(sum(ratios.values()) - 1.0) > 1e-6:
+        raise ConfigError(f"{path}: data.split_ratios must be >= 0 and sum to 1, got {ratios}")
+    if len(set(config.data.labels)) < 2:
+        raise ConfigError(f"{path}: data.labels needs at least two distinct labels")
+    if config.data.max_chars < 1:
+        raise ConfigError(f"{path}: data.max_chars must be >= 1")
+    if not config.features:
+        raise ConfigError(f"{path}: features: list at least one featurizer")
+    if config.evaluation.bootstrap < 0:
+        raise ConfigError(f"{path}: evaluation.bootstrap must be >= 0")

@@ -1,0 +1,224 @@
+"""The data layer: labelled units through HuggingFace ``datasets``, checked, split by article.
+
+JSON lines, CSV, parquet files and hub dataset ids all go through ``load_dataset``. Problems are
+``DataError``s that name the file and line, or counted warnings where ``on_error: skip`` asks.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+
+from .config import DataConfig
+from .errors import DataError
+
+log = logging.getLogger(__name__)
+datasets.disable_progress_bars()
+datasets.logging.set_verbosity_error()
+
+SPLITS = ("train", "dev", "test")
+ARTICLE_COLUMNS = ("doc_id", "position", "doc_len")
+_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
+
+
+@dataclass
+class LoadedData:
+    """Checked units as a frame: text, label, doc_id, position, doc_len, _file, _line and any other columns."""
+
+    frame: pd.DataFrame
+    files: list[Path]
+    skipped: list[str] = field(default_factory=list)
+
+
+def resolve_files(patterns: Sequence[str]) -> list[Path]:
+    """Expand globs; a pattern that matches nothing is an error naming it."""
+    files: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches or not Path(matches[0]).exists():
+            raise DataError(f"{pattern}: no such data file")
+        files.extend(Path(m) for m in matches if Path(m).is_file())
+    if not files:
+        raise DataError(f"{', '.join(patterns)}: no data files found")
+    return files
+
+
+def fingerprint(files: Sequence[Path]) -> dict[str, str]:
+    """sha256 of each data file, so a packaged model says exactly what it was trained on."""
+    return {str(f): sha256_file(f) for f in files}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _diagnose_json_lines(path: Path) -> str:
+    """Find the first line of a JSON-lines file that does not decode, for a precise error."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                return f"{path}:{number}: invalid JSON ({exc.msg}, column {exc.colno})"
+            if not isinstance(record, dict):
+                return f"{path}:{number}: expected a JSON object, got {type(record).__name__}"
+    return ""
+
+
+def _load_file(path: Path, fmt: str) -> datasets.Dataset:
+    """One file through ``datasets``; a failure is re-read to name the bad line where we can."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty data file")
+    if fmt == "json":
+        problem = _diagnose_json_lines(path)
+        if problem:
+            raise DataError(problem)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return datasets.load_dataset(
+                _LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
+            )
+    except Exception as exc:  # datasets wraps parser errors in many types
+        raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
+
+
+def load_units(config: DataConfig) -> LoadedData:
+    """Load and check every unit named by ``config.source``."""
+    if config.format == "hub":
+        frames, files = [], []
+        for name in config.source:
+            try:
+                ds = datasets.load_dataset(name, split="train")
+            except Exception as exc:
+                raise DataError(f"{name}: cannot load hub dataset: {exc}") from None
+            frames.append(_with_origin(ds.to_pandas(), name, first_line=1))
+    else:
+        files = resolve_files(config.source)
+        frames = []
+        for path in files:
+            ds = _load_file(path, config.format)
+            first_line = 2 if config.format == "csv" else 1
+            frames.append(_with_origin(ds.to_pandas(), str(path), first_line))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    checked, skipped = check_units(frame, config)
+    for problem in skipped:
+        log.warning("skipped %s", problem)
+    return LoadedData(checked, files, skipped)
+
+
+def _with_origin(frame: pd.DataFrame, source: str, first_line: int) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["_file"] = source
+    frame["_line"] = np.arange(first_line, first_line + len(frame))
+    return frame
+
+
+def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, list[str]]:
+    """Rename the configured columns, then refuse (or skip) rows with missing or bad values."""
+    where = frame["_file"].iloc[0] if len(frame) else ", ".join(config.source)
+    for column in (config.text_column, config.label_column):
+        if column not in frame.columns:
+            found = ", ".join(c for c in frame.columns if not c.startswith("_"))
+            raise DataError(f"{where}: missing column '{column}' (found: {found})")
+    frame = frame.rename(columns={config.text_column: "text", config.label_column: "label"})
+    for column in ARTICLE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    problems: list[str] = []
+    bad = np.zeros(len(frame), dtype=bool)
+    labels = set(config.labels)
+    for i, (text, label, source, line) in enumerate(
+        zip(frame["text"], frame["label"], frame["_file"], frame["_line"], strict=False)
+    ):
+        problem = ""
+        if not isinstance(text, str) or not text.strip():
+            problem = "empty text"
+        elif len(text) > config.max_chars:
+            problem = (
+                f"text of {len(text):,} characters exceeds data.max_chars={config.max_chars:,}"
+            )
+        elif label not in labels:
+            problem = f"unknown label {label!r} (valid: {', '.join(config.labels)})"
+        if problem:
+            bad[i] = True
+            problems.append(f"{source}:{line}: {problem}")
+    if problems and config.on_error == "raise":
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DataError(problems[0] + more)
+    frame = frame.loc[~bad].reset_index(drop=True)
+    if frame.empty:
+        raise DataError(f"{where}: no usable units")
+    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
+    frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
+    frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
+    return frame, problems
+
+
+def assign_splits(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
+    """The declared split of each unit, or a seeded split by article where none is declared.
+
+    No article is ever cut across splits: units without a doc_id are their own group.
+    """
+    column = config.split_column
+    if column and column in frame.columns and frame[column].isin(SPLITS).all():
+        declared = frame[column].astype(str)
+        cut = declared.groupby(frame["doc_id"].fillna("")).nunique()
+        cut = cut[(cut > 1) & (cut.index != "")]
+        if len(cut):
+            raise DataError(f"article '{cut.index[0]}' is declared in more than one split")
+        if (declared == "test").any():
+            return declared
+    groups = frame["doc_id"].where(frame["doc_id"].notna(), "__unit_" + frame.index.astype(str))
+    ratios = config.split_ratios
+    split = pd.Series("train", index=frame.index)
+    rest = np.arange(len(frame))
+    test_size = ratios.get("test", 0.0)
+    dev_size = ratios.get("dev", 0.0)
+    outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=config.seed)
+    keep, test = next(outer.split(rest, groups=groups.iloc[rest]))
+    split.iloc[rest[test]] = "test"
+    rest = rest[keep]
+    if dev_size > 0:
+        inner = GroupShuffleSplit(
+            n_splits=1, test_size=dev_size / (1 - test_size), random_state=config.seed
+        )
+        keep, dev = next(inner.split(rest, groups=groups.iloc[rest]))
+        split.iloc[rest[dev]] = "dev"
+    return split
+
+
+def isolated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same units with their article information removed, as lone sentences arrive at inference."""
+    alone = frame.copy()
+    alone["doc_id"] = None
+    alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    return alone
+
+
+def read_labelled_jsonl(path: str | Path, labels: Sequence[str]) -> pd.DataFrame:
+    """A labelled evaluation file (``text``, ``label``; article columns optional), checked like the corpus."""
+    config = DataConfig(source=[str(path)], labels=list(labels), max_chars=10**9)
+    return load_units(config).frame

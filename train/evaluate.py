@@ -1,0 +1,176 @@
+"""Scores of a fitted model on labelled units: per-class metrics, calibration and a bootstrap interval."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+
+
+def expected_calibration_error(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10
+) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
+    proba = np.asarray(proba, dtype=float)
+    confidence = proba.max(axis=1)
+    predicted = np.asarray(labels)[proba.argmax(axis=1)]
+    correct = predicted == np.asarray(y_true)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Bins are (lo, hi]; a confidence of exactly 0 joins the first bin.
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(error)
+
+
+def bootstrap_macro_f1(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+    groups: Sequence[Any] | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile interval of macro-F1, resampling whole articles where ``groups`` are given."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = len(y_true)
+    if groups is None:
+        members = [np.array([i]) for i in range(n)]
+    else:
+        keys = [("unit", i) if g is None or g != g else ("doc", g) for i, g in enumerate(groups)]
+        index: dict[Any, list[int]] = {}
+        for i, key in enumerate(keys):
+            index.setdefault(key, []).append(i)
+        members = [np.asarray(v) for v in index.values()]
+    rng = np.random.default_rng(seed)
+    scores = np.empty(n_resamples)
+    for r in range(n_resamples):
+        picked = rng.integers(0, len(members), size=len(members))
+        rows = np.concatenate([members[p] for p in picked])
+        scores[r] = f1_score(
+            y_true[rows], y_pred[rows], labels=list(labels), average="macro", zero_division=0
+        )
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(scores, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def score(
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    labels: Sequence[str],
+    groups: Sequence[Any] | None = None,
+    n_bootstrap: int = 1000,
+) -> dict[str, Any]:
+    """Every metric of one labelled set, as JSON-ready data."""
+    labels = list(labels)
+    proba = np.asarray(proba, dtype=float)
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(labels)[proba.argmax(axis=1)]
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    metrics: dict[str, Any] = {
+        "n": len(y_true),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
+        "weighted_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)
+        ),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "per_class": {
+            label: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(s[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+        "labels": labels,
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "log_loss": float(log_loss(y_true, np.clip(proba, 1e-15, 1), labels=labels)),
+        "ece": expected_calibration_error(y_true, proba, labels),
+    }
+    present = [i for i, label in enumerate(labels) if (y_true == label).any()]
+    if len(present) == len(labels):
+        metrics["roc_auc_ovr"] = float(
+            roc_auc_score(y_true, proba, multi_class="ovr", labels=labels)
+        )
+    if n_bootstrap:
+        low, high = bootstrap_macro_f1(y_true, y_pred, labels, groups, n_bootstrap)
+        metrics["macro_f1_ci95"] = [low, high]
+    return metrics
+
+
+def format_metrics(metrics: dict[str, Any], title: str) -> str:
+    """Per-class table, summary line and confusion matrix as plain text."""
+    labels = metrics["labels"]
+    corner = "true \\ pred"
+    width = max(len(label) for label in [*labels, corner]) + 2
+    lines = [f"== {title} ({metrics['n']} units)"]
+    lines.append(f"{'':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for label in labels:
+        c = metrics["per_class"][label]
+        lines.append(
+            f"{label:<{width}}{c['precision']:>10.3f}{c['recall']:>10.3f}"
+            f"{c['f1']:>10.3f}{c['support']:>10d}"
+        )
+    summary = f"macro-F1 {metrics['macro_f1']:.3f}"
+    if "macro_f1_ci95" in metrics:
+        low, high = metrics["macro_f1_ci95"]
+        summary += f" [95% CI {low:.3f}-{high:.3f}]"
+    summary += f"  accuracy {metrics['accuracy']:.3f}  ECE {metrics['ece']:.3f}"
+    lines.append(summary)
+    lines.append(f"{corner:<{width}}" + "".join(f"{label:>13}" for label in labels))
+    for label, row in zip(labels, metrics["confusion"], strict=False):
+        lines.append(f"{label:<{width}}" + "".join(f"{v:>13d}" for v in row))
+    return "\n".join(lines)
+
+
+def score_groups(
+    frame: pd.DataFrame, proba: np.ndarray, labels: Sequence[str], column: str
+) -> dict[str, dict[str, Any]]:
+    """Accuracy and macro-F1 (over the labels present) of each value of ``column``, e.g. per source."""
+    y_true = frame["label"].to_numpy()
+    y_pred = np.asarray(labels)[np.asarray(proba).argmax(axis=1)]
+    out = {}
+    for value in sorted(frame[column].dropna().unique(), key=str):
+        mask = (frame[column] == value).to_numpy()
+        present = sorted(set(y_true[mask]))
+        out[str(value)] = {
+            "n": int(mask.sum()),
+            "labels": present,
+            "accuracy": float(accuracy_score(y_true[mask], y_pred[mask])),
+            "macro_f1": float(
+                f1_score(
+                    y_true[mask], y_pred[mask], labels=present, average="macro", zero_division=0
+                )
+            ),
+        }
+    return out
+
+
+def format_groups(groups: dict[str, dict[str, Any]], column: str) -> str:
+    """One line per group: units, labels present, accuracy and macro-F1."""
+    width = max(len(k) for k in [*groups, column]) + 2
+    lines = [f"{column:<{width}}{'units':>7}{'accuracy':>10}{'macro-F1':>10}  labels"]
+    for name, m in groups.items():
+        lines.append(
+            f"{name:<{width}}{m['n']:>7d}{m['accuracy']:>10.3f}{m['macro_f1']:>10.3f}  "
+            + ",".join(m["labels"])
+        )
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""Load a packaged model and label sentences or whole articles with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .package import load_artifact, verify_package
+from .segment import split_units
+
+# Our own classes, the only types outside skops' defaults that a package may contain.
+TRUSTED_TYPES = [
+    "train.features.ContextFeatures",
+    "train.features.CueLexiconFeatures",
+    "train.features.PositionFeatures",
+]
+
+BATCH_SIZE = 4096
+
+
+def units_frame(
+    texts: Sequence[str],
+    doc_id: str | None = None,
+) -> pd.DataFrame:
+    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order."""
+    n = len(texts)
+    frame = pd.DataFrame({"text": list(texts)})
+    if doc_id is None:
+        frame["doc_id"] = None
+        frame["position"] = pd.array([pd.NA] * n, dtype="Int64")
+        frame["doc_len"] = pd.array([pd.NA] * n, dtype="Int64")
+    else:
+        frame["doc_id"] = doc_id
+        frame["position"] = pd.array(range(n), dtype="Int64")
+        frame["doc_len"] = pd.array([n] * n, dtype="Int64")
+    return frame
+
+
+class Classifier:
+    """A verified, loaded package: ``labels``, ``predict``, ``predict_proba`` and ``label_article``."""
+
+    def __init__(self, pipeline: Any, manifest: dict[str, Any], path: Path | None = None) -> None:
+        self.pipeline = pipeline
+        self.manifest = manifest
+        self.path = path
+        self.labels: list[str] = [str(c) for c in pipeline.classes_]
+
+    def __repr__(self) -> str:
+        return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
+
+    def proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities for a frame of units, in batches that never cut an article."""
+        if frame.empty:
+            return np.zeros((0, len(self.labels)))
+        parts, start = [], 0
+        doc = frame["doc_id"].to_numpy()
+        while start < len(frame):
+            stop = min(start + BATCH_SIZE, len(frame))
+            while stop < len(frame) and doc[stop] is not None and doc[stop] == doc[stop - 1]:
+                stop += 1
+            parts.append(self.pipeline.predict_proba(frame.iloc[start:stop]))
+            start = stop
+        return np.vstack(parts)
+
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """Probabilities of ``labels`` for each text, each read as a unit on its own."""
+        return self.proba_frame(units_frame(list(texts)))
+
+    def predict(self, texts: Iterable[str]) -> list[str]:
+        """The most likely label of each text, each read as a unit on its own."""
+        proba = self.predict_proba(texts)
+        return [self.labels[i] for i in proba.argmax(axis=1)]
+
+    def label_article(self, text: str, doc: str = "article") -> list[dict[str, Any]]:
+        """Split an article into units and label each in its place: offsets index ``text`` exactly."""
+        segments = split_units(text)
+        proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
+        return [
+            {
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "label": self.labels[int(p.argmax())],
+                "scores": {
+                    label: round(float(v), 4) for label, v in zip(self.labels, p, strict=False)
+                },
+            }
+            for s, p in zip(segments, proba, strict=False)
+        ]
+
+
+def load_model(path: str | Path, allow_pickle: bool = False) -> Classifier:
+    """Verify every file's sha256, then load the pipeline with skops' trusted-type check."""
+    path = Path(path)
+    manifest = verify_package(path)
+    pipeline = load_artifact(path, manifest, TRUSTED_TYPES, allow_pickle=allow_pickle)
+    return Classifier(pipeline, manifest, path)

@@ -1,0 +1,191 @@
+"""Write a packaged model atomically and verify one before anything in it is deserialized.
+
+A package is a folder: the fitted pipeline (``model.skops``, or ``model.joblib`` where the config
+asks), ``manifest.json`` with the sha256 of every other file, ``manifest.sha256`` with the hash of
+the manifest itself, ``metrics.json`` and ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import datasets
+import joblib
+import sklearn
+import skops
+import skops.io as sio
+
+from .errors import PackageError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MANIFEST_HASH = "manifest.sha256"
+ARTIFACTS = {"skops": "model.skops", "joblib": "model.joblib"}
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that decide whether a saved pipeline loads and behaves the same."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "datasets": datasets.__version__,
+        "skops": skops.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def save_package(
+    pipeline: Any,
+    out_dir: Path,
+    manifest: dict[str, Any],
+    documents: dict[str, str],
+    artifact_format: str = "skops",
+) -> Path:
+    """Write the package to a temporary folder beside ``out_dir``, then swap it in.
+
+    A crash at any moment leaves either the previous package or the new one at ``out_dir``,
+    never a half-written one.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        artifact = ARTIFACTS[artifact_format]
+        if artifact_format == "skops":
+            # The skops schema is verbose JSON (vocabularies); deflate shrinks it about 25x.
+            _write(tmp / artifact, sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED))
+        else:
+            joblib.dump(pipeline, tmp / artifact)
+        for name, text in documents.items():
+            _write(tmp / name, text.encode("utf-8"))
+        files = sorted(p.name for p in tmp.iterdir())
+        manifest = {
+            **manifest,
+            "format_version": FORMAT_VERSION,
+            "artifact": artifact,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "libraries": library_versions(),
+            "files": {name: sha256_bytes((tmp / name).read_bytes()) for name in files},
+        }
+        body = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode()
+        _write(tmp / MANIFEST, body)
+        _write(tmp / MANIFEST_HASH, f"{sha256_bytes(body)}  {MANIFEST}\n".encode())
+        _swap_in(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new`` with renames; the old folder is removed only once the new one is in place."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.rmdir(old)
+        os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def verify_package(path: str | Path) -> dict[str, Any]:
+    """Check the manifest's own hash and every file's sha256; return the manifest.
+
+    Nothing is deserialized before every hash matches.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise PackageError(f"{path}: no such model package (expected a folder)")
+    manifest_path, hash_path = path / MANIFEST, path / MANIFEST_HASH
+    for required in (manifest_path, hash_path):
+        if not required.is_file():
+            raise PackageError(f"{required}: missing from the package")
+    body = manifest_path.read_bytes()
+    expected = hash_path.read_text(encoding="utf-8", errors="replace").split()
+    if not expected or expected[0] != sha256_bytes(body):
+        raise PackageError(
+            f"{manifest_path}: sha256 does not match {hash_path.name}; refusing to load"
+        )
+    try:
+        manifest = json.loads(body)
+        files = manifest["files"]
+        artifact = manifest["artifact"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageError(f"{manifest_path}: not a valid manifest ({exc})") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise PackageError(
+            f"{manifest_path}: package format {manifest.get('format_version')!r}, "
+            f"this winnow reads format {FORMAT_VERSION}"
+        )
+    if artifact not in files:
+        raise PackageError(f"{manifest_path}: artifact {artifact!r} is not listed in files")
+    for name, digest in files.items():
+        file = path / name
+        if not file.is_file():
+            raise PackageError(f"{file}: listed in the manifest but missing")
+        if sha256_bytes(file.read_bytes()) != digest:
+            raise PackageError(f"{file}: sha256 does not match the manifest; refusing to load")
+    _check_sklearn_version(manifest, manifest_path)
+    return manifest
+
+
+def _check_sklearn_version(manifest: dict[str, Any], where: Path) -> None:
+    saved = manifest.get("libraries", {}).get("scikit-learn", "")
+    saved_parts, here_parts = saved.split(".")[:2], sklearn.__version__.split(".")[:2]
+    if not saved or saved_parts[0] != here_parts[0]:
+        raise PackageError(
+            f"{where}: saved with scikit-learn {saved or 'unknown'}, "
+            f"this is {sklearn.__version__}; retrain the model"
+        )
+    if saved_parts != here_parts:
+        warnings.warn(
+            f"{where}: saved with scikit-learn {saved}, loading with {sklearn.__version__}; "
+            "predictions may differ slightly",
+            stacklevel=3,
+        )
+
+
+def load_artifact(
+    path: Path, manifest: dict[str, Any], trusted: list[str], allow_pickle: bool = False
+) -> Any:
+    """Deserialize the verified artifact: skops with an explicit trusted list, joblib only when allowed."""
+    file = Path(path) / manifest["artifact"]
+    if file.suffix == ".joblib":
+        if not allow_pickle:
+            raise PackageError(
+                f"{file}: joblib (pickle) packages can run arbitrary code; "
+                "pass --allow-pickle (allow_pickle=True) if you trust its origin"
+            )
+        return joblib.load(file)
+    data = file.read_bytes()
+    untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
+    if untrusted:
+        raise PackageError(f"{file}: refusing untrusted types: {', '.join(untrusted)}")
+    return sio.loads(data, trusted=trusted)
