@@ -12,8 +12,11 @@ import pandas as pd
 from .package import load_artifact, verify_package
 from .segment import split_units
 
-# Our own classes, the only types outside skops' defaults that a package may contain.
+# The only types outside skops' defaults that a package may contain: our featurizers and the
+# private helpers scikit-learn's calibrated classifier stores.
 TRUSTED_TYPES = [
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
     "train.features.ContextFeatures",
     "train.features.CueLexiconFeatures",
     "train.features.PositionFeatures",

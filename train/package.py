@@ -70,6 +70,7 @@ def save_package(
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a package is meant to be shared
     try:
         artifact = ARTIFACTS[artifact_format]
         if artifact_format == "skops":
@@ -128,8 +129,8 @@ def verify_package(path: str | Path) -> dict[str, Any]:
         if not required.is_file():
             raise PackageError(f"{required}: missing from the package")
     body = manifest_path.read_bytes()
-    expected = hash_path.read_text(encoding="utf-8", errors="replace").split()
-    if not expected or expected[0] != sha256_bytes(body):
+    expected = f"{sha256_bytes(body)}  {MANIFEST}\n".encode()
+    if hash_path.read_bytes() != expected:
         raise PackageError(
             f"{manifest_path}: sha256 does not match {hash_path.name}; refusing to load"
         )

@@ -1,0 +1,101 @@
+"""Config loading: validation errors name the key, suggest the nearest one, and overrides apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from train.cli import main
+from train.config import load_config
+from train.errors import ConfigError
+from train.pipeline import build_pipeline, resolve_params
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = "name: t\nfeatures:\n  - name: tfidf_words.v1\n"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_shipped_config_validates_and_builds(path: Path) -> None:
+    config = load_config(path)
+    resolve_params(config)
+    assert build_pipeline(config).steps[-1][0] == "model"
+
+
+def test_at_least_three_shipped_configs() -> None:
+    assert len(CONFIGS) >= 3 and "default.yaml" in [p.name for p in CONFIGS]
+
+
+def test_unknown_key_suggests_the_nearest(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "modle:\n  name: logreg.v1\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'modle' \(did you mean 'model'\?\)"):
+        load_config(path)
+
+
+def test_nested_unknown_key_names_its_path(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "data:\n  lables: [a, b]\n")
+    with pytest.raises(ConfigError, match=r"data\.lables.*did you mean 'labels'"):
+        load_config(path)
+
+
+def test_wrong_type_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "data:\n  seed: thirteen\n")
+    with pytest.raises(ConfigError, match=r"data\.seed: expected an integer"):
+        load_config(path)
+
+
+def test_yaml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: t\nfeatures: [\n  - x: 1\n")
+    with pytest.raises(ConfigError, match=rf"{path}:\d+:\d+: YAML syntax error"):
+        load_config(path)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_unknown_registry_name_lists_valid_names(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL + "model:\n  name: logreg.v2\n"))
+    with pytest.raises(ConfigError, match=r"unknown model 'logreg.v2'.*valid names: .*logreg\.v1"):
+        resolve_params(config)
+
+
+def test_unknown_builder_argument_is_named(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), ["features.0.params.ngram=[1,2]"])
+    with pytest.raises(ConfigError, match=r"features\.0\.params: unknown argument 'ngram'"):
+        resolve_params(config)
+
+
+def test_impossible_values_are_refused(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), ["model.params.C=0"])
+    resolve_params(config)
+    with pytest.raises(ConfigError, match=r"model: C must be > 0"):
+        build_pipeline(config)
+    with pytest.raises(ConfigError, match="split_ratios"):
+        load_config(write(tmp_path, MINIMAL), ["data.split_ratios={train: 1.0, test: 0.0}"])
+
+
+def test_set_overrides_any_key_and_defaults_are_resolved(tmp_path: Path) -> None:
+    config = load_config(Path("configs/default.yaml"), ["model.params.C=4", "data.seed=7"])
+    resolve_params(config)
+    assert config.model.params["C"] == 4.0 and config.data.seed == 7
+    assert config.model.params["max_iter"] == 2000  # a builder default, now explicit
+    assert config.to_dict()["features"][0]["params"]["ngram_range"] == (1, 2)
+
+
+def test_cli_reports_config_errors_in_one_line_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MINIMAL + "modle: {}\n")
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "did you mean 'model'" in err and "Traceback" not in err

@@ -1,0 +1,127 @@
+"""The data layer: bad records are named by file and line, splits never cut an article."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from train.config import DataConfig
+from train.data import assign_splits, load_units
+from train.errors import DataError
+
+
+def jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def rows(n_docs: int = 20, per_doc: int = 4) -> list[dict]:
+    labels = ["event", "opinion", "boilerplate"]
+    return [
+        {
+            "text": f"Unit {p} of article {d}.",
+            "label": labels[(d + p) % 3],
+            "doc_id": f"d{d}",
+            "position": p,
+            "doc_len": per_doc,
+        }
+        for d in range(n_docs)
+        for p in range(per_doc)
+    ]
+
+
+def config(path: Path, **kwargs: object) -> DataConfig:
+    return DataConfig(source=[str(path)], **kwargs)
+
+
+def test_loads_through_datasets_with_file_and_line(tmp_path: Path) -> None:
+    data = load_units(config(jsonl(tmp_path / "a.jsonl", rows(2))))
+    assert len(data.frame) == 8
+    assert data.frame["_line"].tolist() == list(range(1, 9))
+    assert data.files == [tmp_path / "a.jsonl"]
+
+
+def test_csv_and_parquet_take_the_same_path(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows(2))
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.to_parquet(tmp_path / "a.parquet")
+    for name, fmt in (("a.csv", "csv"), ("a.parquet", "parquet")):
+        loaded = load_units(DataConfig(source=[str(tmp_path / name)], format=fmt)).frame
+        assert loaded["text"].tolist() == frame["text"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"text": "", "label": "event"}, "empty text"),
+        ({"text": "   ", "label": "event"}, "empty text"),
+        ({"text": "A sentence.", "label": "news"}, "unknown label 'news'"),
+    ],
+)
+def test_bad_records_name_file_and_line(tmp_path: Path, bad: dict, message: str) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*rows(1), bad])
+    with pytest.raises(DataError, match=rf"{path}:5: {message}"):
+        load_units(config(path))
+
+
+def test_skip_mode_counts_instead_of_failing(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*rows(1), {"text": "", "label": "event"}])
+    data = load_units(config(path, on_error="skip"))
+    assert len(data.frame) == 4 and len(data.skipped) == 1 and ":5:" in data.skipped[0]
+
+
+def test_missing_column_is_named(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [{"sentence": "x", "label": "event"}])
+    with pytest.raises(DataError, match=r"missing column 'text' \(found: sentence, label\)"):
+        load_units(config(path))
+
+
+def test_invalid_json_and_non_utf8_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"text": "ok", "label": "event"}\n{"text": "broken"\n')
+    with pytest.raises(DataError, match=r"a\.jsonl:2: invalid JSON"):
+        load_units(config(path))
+    path.write_bytes(b'{"text": "ok", "label": "event"}\n{"text": "caf\xe9", "label": "event"}\n')
+    with pytest.raises(DataError, match=r"a\.jsonl:2: not valid UTF-8"):
+        load_units(config(path))
+
+
+def test_empty_and_missing_files(tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(DataError, match="empty data file"):
+        load_units(config(tmp_path / "empty.jsonl"))
+    with pytest.raises(DataError, match="no such data file"):
+        load_units(config(tmp_path / "missing.jsonl"))
+    with pytest.raises(DataError, match="no such data file"):
+        load_units(DataConfig(source=[str(tmp_path / "*.nothing")]))
+
+
+def test_overlong_text_is_refused(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [{"text": "x" * 101, "label": "event"}])
+    with pytest.raises(DataError, match=r"a\.jsonl:1: text of 101 characters exceeds"):
+        load_units(config(path, max_chars=100))
+
+
+def test_seeded_split_never_cuts_an_article(tmp_path: Path) -> None:
+    data = load_units(config(jsonl(tmp_path / "a.jsonl", rows(40))))
+    split = assign_splits(data.frame, config(tmp_path / "a.jsonl"))
+    per_doc = split.groupby(data.frame["doc_id"]).nunique()
+    assert (per_doc == 1).all()
+    assert set(split) == {"train", "dev", "test"}
+    again = assign_splits(data.frame, config(tmp_path / "a.jsonl"))
+    assert split.equals(again)
+
+
+def test_declared_splits_are_used_and_checked(tmp_path: Path) -> None:
+    declared = [{**r, "split": "test" if r["doc_id"] == "d0" else "train"} for r in rows(3)]
+    data = load_units(config(jsonl(tmp_path / "a.jsonl", declared)))
+    split = assign_splits(data.frame, config(tmp_path / "a.jsonl"))
+    assert split[data.frame["doc_id"] == "d0"].eq("test").all()
+    declared[1]["split"] = "dev"
+    data = load_units(config(jsonl(tmp_path / "b.jsonl", declared)))
+    with pytest.raises(DataError, match="article 'd0' is declared in more than one split"):
+        assign_splits(data.frame, config(tmp_path / "b.jsonl"))
