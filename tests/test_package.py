@@ -64,7 +64,7 @@ def test_any_tampered_byte_is_refused_naming_the_file(
 
 def test_untrusted_types_are_refused(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("train.inference.TRUSTED_TYPES", TRUSTED_TYPES[:-1])
-    with pytest.raises(PackageError, match="refusing untrusted types: train.features"):
+    with pytest.raises(PackageError, match=r"refusing untrusted types: train\.features"):
         load_model(package)
 
 
@@ -72,7 +72,7 @@ def test_joblib_packages_need_allow_pickle(trained_default: RunResult, tmp_path:
     model = load_model(trained_default.output_dir)
     manifest = {"name": "j", "version": "0", "labels": model.labels}
     out = save_package(model.pipeline, tmp_path / "j", manifest, {}, artifact_format="joblib")
-    with pytest.raises(PackageError, match="model.joblib: joblib .* --allow-pickle"):
+    with pytest.raises(PackageError, match=r"model\.joblib: joblib .* --allow-pickle"):
         load_model(out)
     assert load_model(out, allow_pickle=True).predict(["Sign up now."]) == ["boilerplate"]
 

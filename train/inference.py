@@ -19,7 +19,9 @@ TRUSTED_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
     "train.features.ContextFeatures",
     "train.features.CueLexiconFeatures",
+    "train.features.MaskedText",
     "train.features.PositionFeatures",
+    "train.features.StyleFeatures",
 ]
 
 BATCH_SIZE = 4096
@@ -51,6 +53,8 @@ class Classifier:
         self.manifest = manifest
         self.path = path
         self.labels: list[str] = [str(c) for c in pipeline.classes_]
+        # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
+        self.max_chars: int = int(manifest.get("config", {}).get("data", {}).get("max_chars", 5000))
 
     def __repr__(self) -> str:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
@@ -70,8 +74,11 @@ class Classifier:
         return np.vstack(parts)
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
-        """Probabilities of ``labels`` for each text, each read as a unit on its own."""
-        return self.proba_frame(units_frame(list(texts)))
+        """Probabilities of ``labels`` for each text, each read as a unit on its own.
+
+        A text longer than ``max_chars`` is scored on its first ``max_chars`` characters.
+        """
+        return self.proba_frame(units_frame([t[: self.max_chars] for t in texts]))
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         """The most likely label of each text, each read as a unit on its own."""
@@ -80,7 +87,7 @@ class Classifier:
 
     def label_article(self, text: str, doc: str = "article") -> list[dict[str, Any]]:
         """Split an article into units and label each in its place: offsets index ``text`` exactly."""
-        segments = split_units(text)
+        segments = split_units(text, max_chars=self.max_chars)
         proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
         return [
             {

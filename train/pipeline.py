@@ -15,7 +15,13 @@ from sklearn.preprocessing import MaxAbsScaler
 from sklearn.svm import LinearSVC
 
 from .config import RunConfig
-from .features import ContextFeatures, CueLexiconFeatures, PositionFeatures
+from .features import (
+    ContextFeatures,
+    CueLexiconFeatures,
+    MaskedText,
+    PositionFeatures,
+    StyleFeatures,
+)
 from .registry import featurizers, models
 
 # Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
@@ -35,6 +41,10 @@ def _ngrams(value: tuple[int, int]) -> tuple[int, int]:
     return (low, high)
 
 
+def _masked(vectorizer: Any, mask: bool) -> Any:
+    return make_pipeline(MaskedText(), vectorizer) if mask else vectorizer
+
+
 @featurizers.register("tfidf_words.v1")
 def tfidf_words(
     ngram_range: tuple[int, int] = (1, 2),
@@ -43,8 +53,9 @@ def tfidf_words(
     max_features: int | None = None,
     sublinear_tf: bool = True,
     lowercase: bool = True,
+    mask: bool = False,
 ) -> tuple[Any, Columns]:
-    """Word n-gram TF-IDF over the unit text."""
+    """Word n-gram TF-IDF over the unit text; ``mask`` first replaces names and numbers by their shape."""
     vectorizer = TfidfVectorizer(
         ngram_range=_ngrams(ngram_range),
         min_df=min_df,
@@ -55,7 +66,7 @@ def tfidf_words(
         token_pattern=r"(?u)\b\w+\b|[^\w\s]",
         dtype=np.float32,
     )
-    return vectorizer, "text"
+    return _masked(vectorizer, mask), "text"
 
 
 @featurizers.register("tfidf_chars.v1")
@@ -67,6 +78,7 @@ def tfidf_chars(
     max_features: int | None = None,
     sublinear_tf: bool = True,
     lowercase: bool = False,
+    mask: bool = False,
 ) -> tuple[Any, Columns]:
     """Character n-gram TF-IDF: robust to spelling, casing and the punctuation of page furniture."""
     vectorizer = TfidfVectorizer(
@@ -79,7 +91,7 @@ def tfidf_chars(
         lowercase=lowercase,
         dtype=np.float32,
     )
-    return vectorizer, "text"
+    return _masked(vectorizer, mask), "text"
 
 
 @featurizers.register("hashing.v1")
@@ -106,6 +118,12 @@ def hashing(
 def cues() -> tuple[Any, Columns]:
     """Cue-lexicon rates, scaled to [0, 1]."""
     return make_pipeline(CueLexiconFeatures(), MaxAbsScaler()), FRAME_COLUMNS
+
+
+@featurizers.register("style.v1")
+def style() -> tuple[Any, Columns]:
+    """Tense, reference, proper-name and number rates."""
+    return StyleFeatures(), FRAME_COLUMNS
 
 
 @featurizers.register("position.v1")

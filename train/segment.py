@@ -141,11 +141,27 @@ def _split_line(line: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_units(article: str) -> list[Segment]:
+def _chunks(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Cut ``text[start:end]`` into pieces of at most ``max_chars``, at whitespace where there is any."""
+    pieces = []
+    while end - start > max_chars:
+        cut = text.rfind(" ", start + 1, start + max_chars + 1)
+        cut = cut if cut > start else start + max_chars
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
+def split_units(article: str, max_chars: int | None = None) -> list[Segment]:
     """Split ``article`` into units: every non-blank line is a block, and blocks split into sentences.
 
     Lines are kept apart because scraped pages put headlines, bylines, menu items, separators and
-    captions on lines of their own; a sentence never spans two lines.
+    captions on lines of their own; a sentence never spans two lines. A unit longer than
+    ``max_chars`` is cut into pieces of at most that length, so no input can blow up a featurizer.
     """
     segments: list[Segment] = []
     offset = 0
@@ -168,5 +184,12 @@ def split_units(article: str) -> list[Segment]:
                 continue
             abs_start = line_start + start + lead
             abs_end = line_start + start + trail
-            segments.append(Segment(abs_start, abs_end, article[abs_start:abs_end]))
+            pieces = (
+                _chunks(article, abs_start, abs_end, max_chars)
+                if max_chars and abs_end - abs_start > max_chars
+                else [(abs_start, abs_end)]
+            )
+            for a, b in pieces:
+                piece_text = article[a:b].rstrip()
+                segments.append(Segment(a, a + len(piece_text), piece_text))
     return segments
