@@ -29,12 +29,15 @@ def test_shipped_corpus_passes_and_meets_its_targets(capsys: pytest.CaptureFixtu
 
 
 def test_challenge_set_is_large_and_never_in_the_corpus() -> None:
-    challenge = [json.loads(line) for line in open("data/challenge.jsonl", encoding="utf-8")]
+    challenge = [
+        json.loads(line)
+        for line in Path("data/challenge.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert len(challenge) >= 300
     corpus = {
         json.loads(line)["text"]
         for path in Path("data/corpus").glob("*.jsonl")
-        for line in open(path, encoding="utf-8")
+        for line in path.read_text(encoding="utf-8").splitlines()
     }
     assert not [c["text"] for c in challenge if c["text"] in corpus]
 

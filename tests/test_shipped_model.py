@@ -56,7 +56,10 @@ def test_pinned_figures_hold() -> None:
     test_f1 = score(
         test["label"], model.proba_frame(test[FRAME_COLUMNS]), model.labels, n_bootstrap=0
     )["macro_f1"]
-    challenge = [json.loads(line) for line in open("data/challenge.jsonl", encoding="utf-8")]
+    challenge = [
+        json.loads(line)
+        for line in Path("data/challenge.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     proba = model.predict_proba([c["text"] for c in challenge])
     challenge_f1 = score([c["label"] for c in challenge], proba, model.labels, n_bootstrap=0)[
         "macro_f1"
