@@ -26,7 +26,9 @@ def trained_default(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        config = load_config(ROOT / "configs/default.yaml", ["evaluation.bootstrap=200"])
+        config = load_config(
+            ROOT / "configs/default.yaml", ["evaluation.bootstrap=200", "evaluation.cv_folds=2"]
+        )
         return run(config, output=out, progress=False)
     finally:
         os.chdir(cwd)

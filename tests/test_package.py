@@ -22,6 +22,8 @@ PACKAGE_FILES = {
     "metrics.json",
     "config.yaml",
     "MODEL_CARD.md",
+    "predictions.jsonl",
+    "report.html",
 }
 
 
@@ -63,8 +65,9 @@ def test_any_tampered_byte_is_refused_naming_the_file(
 
 
 def test_untrusted_types_are_refused(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("train.inference.TRUSTED_TYPES", TRUSTED_TYPES[:-1])
-    with pytest.raises(PackageError, match=r"refusing untrusted types: train\.features"):
+    without_context = [t for t in TRUSTED_TYPES if t != "train.features.ContextFeatures"]
+    monkeypatch.setattr("train.inference.TRUSTED_TYPES", without_context)
+    with pytest.raises(PackageError, match=r"refusing untrusted types: train\.features\.ContextFeatures"):
         load_model(package)
 
 

@@ -47,6 +47,13 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow joblib (pickle) packages: only for packages you trust",
     )
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="label units whose top score is below P as 'uncertain'",
+    )
     p.set_defaults(func=cmd_predict)
 
 
@@ -59,6 +66,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--allow-pickle", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="compare packaged runs, with significance tests")
+    p.add_argument("runs", nargs="+", type=Path, help="package folders; later ones vs the first")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_compare)
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"winnow {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_predict, _add_evaluate, _add_data):
+    for add in (_add_train, _add_predict, _add_evaluate, _add_compare, _add_data):
         add(sub)
     return parser
 
@@ -121,24 +135,16 @@ def _records(source: str) -> Iterator[tuple[str, list[tuple[str, int | None]]]]:
     yield source, units
 
 
-def _segments(model: Any, doc: str, units: list[tuple[str, int | None]]) -> list[dict[str, Any]]:
+def _segments(
+    model: Any, doc: str, units: list[tuple[str, int | None]], min_confidence: float
+) -> list[dict[str, Any]]:
     if len(units) == 1 and units[0][1] is None:
-        return [{"doc": doc, **seg} for seg in model.label_article(units[0][0], doc=doc)]
-    texts = [t for t, _ in units]
-    proba = model.predict_proba(texts)
+        segments = model.label_article(units[0][0], doc=doc, min_confidence=min_confidence)
+        return [{"doc": doc, **seg} for seg in segments]
+    labelled = model.label_units([t for t, _ in units], min_confidence=min_confidence)
     return [
-        {
-            "doc": doc,
-            "record": number,
-            "start": 0,
-            "end": len(text),
-            "text": text,
-            "label": model.labels[int(p.argmax())],
-            "scores": {
-                label: round(float(v), 4) for label, v in zip(model.labels, p, strict=False)
-            },
-        }
-        for (text, number), p in zip(units, proba, strict=False)
+        {"doc": doc, "record": number, **seg}
+        for (_, number), seg in zip(units, labelled, strict=True)
     ]
 
 
@@ -161,7 +167,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
         for source in args.inputs:
             for doc, units in _records(source):
-                for segment in _segments(model, doc, units):
+                for segment in _segments(model, doc, units, args.min_confidence):
                     _write_segment(out, segment, args.format)
                 out.flush()
     return 0
@@ -189,6 +195,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    if len(args.runs) < 2:
+        raise WinnowError("compare needs at least two runs")
+    summary, text = compare(args.runs)
+    print(json.dumps(summary) if args.json else text)
+    return 0
+
+
 def cmd_data_check(args: argparse.Namespace) -> int:
     from .datacheck import check_corpus
 
@@ -213,3 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("winnow: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `head`) closed the pipe: stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return 0

@@ -71,6 +71,8 @@ class EvaluationConfig:
 
     extra_sets: list[str] = field(default_factory=lambda: ["data/challenge.jsonl"])
     bootstrap: int = 1000
+    cv_folds: int = 0
+    min_confidence: float = 0.5
 
 
 @dataclass
@@ -294,3 +296,7 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:
         raise ConfigError(f"{path}: evaluation.bootstrap must be >= 0")
+    if config.evaluation.cv_folds == 1 or config.evaluation.cv_folds < 0:
+        raise ConfigError(f"{path}: evaluation.cv_folds must be 0 (off) or >= 2")
+    if not 0.0 <= config.evaluation.min_confidence <= 1.0:
+        raise ConfigError(f"{path}: evaluation.min_confidence must be within [0, 1]")

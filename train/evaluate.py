@@ -47,15 +47,7 @@ def bootstrap_macro_f1(
 ) -> tuple[float, float]:
     """Percentile interval of macro-F1, resampling whole articles where ``groups`` are given."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    n = len(y_true)
-    if groups is None:
-        members = [np.array([i]) for i in range(n)]
-    else:
-        keys = [("unit", i) if g is None or g != g else ("doc", g) for i, g in enumerate(groups)]
-        index: dict[Any, list[int]] = {}
-        for i, key in enumerate(keys):
-            index.setdefault(key, []).append(i)
-        members = [np.asarray(v) for v in index.values()]
+    members = _groups_to_members(len(y_true), groups)
     rng = np.random.default_rng(seed)
     scores = np.empty(n_resamples)
     for r in range(n_resamples):
@@ -151,15 +143,17 @@ def score_groups(
     for value in sorted(frame[column].dropna().unique(), key=str):
         mask = (frame[column] == value).to_numpy()
         present = sorted(set(y_true[mask]))
+        # Over one label, "macro-F1" is that label's F1 with precision 1: accuracy says it better.
+        macro = (
+            f1_score(y_true[mask], y_pred[mask], labels=present, average="macro", zero_division=0)
+            if len(present) > 1
+            else None
+        )
         out[str(value)] = {
             "n": int(mask.sum()),
             "labels": present,
             "accuracy": float(accuracy_score(y_true[mask], y_pred[mask])),
-            "macro_f1": float(
-                f1_score(
-                    y_true[mask], y_pred[mask], labels=present, average="macro", zero_division=0
-                )
-            ),
+            "macro_f1": None if macro is None else float(macro),
         }
     return out
 
@@ -169,8 +163,92 @@ def format_groups(groups: dict[str, dict[str, Any]], column: str) -> str:
     width = max(len(k) for k in [*groups, column]) + 2
     lines = [f"{column:<{width}}{'units':>7}{'accuracy':>10}{'macro-F1':>10}  labels"]
     for name, m in groups.items():
+        macro = f"{m['macro_f1']:>10.3f}" if m["macro_f1"] is not None else f"{'-':>10}"
         lines.append(
-            f"{name:<{width}}{m['n']:>7d}{m['accuracy']:>10.3f}{m['macro_f1']:>10.3f}  "
-            + ",".join(m["labels"])
+            f"{name:<{width}}{m['n']:>7d}{m['accuracy']:>10.3f}{macro}  " + ",".join(m["labels"])
         )
     return "\n".join(lines)
+
+
+def coverage_at(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], min_confidence: float
+) -> dict[str, float]:
+    """Share of units whose top score reaches ``min_confidence`` and the accuracy on those."""
+    proba = np.asarray(proba, dtype=float)
+    kept = proba.max(axis=1) >= min_confidence
+    predicted = np.asarray(labels)[proba.argmax(axis=1)]
+    correct = predicted == np.asarray(y_true)
+    return {
+        "min_confidence": float(min_confidence),
+        "coverage": float(kept.mean()) if len(kept) else 0.0,
+        "accuracy": float(correct[kept].mean()) if kept.any() else float("nan"),
+    }
+
+
+def coverage_curve(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], steps: int = 20
+) -> list[dict[str, float]]:
+    """Coverage and accuracy as the abstention threshold rises from chance to certainty."""
+    low = 1.0 / len(labels)
+    return [coverage_at(y_true, proba, labels, float(t)) for t in np.linspace(low, 0.99, steps)]
+
+
+def paired_bootstrap(
+    y_true: Sequence[str],
+    pred_a: Sequence[str],
+    pred_b: Sequence[str],
+    labels: Sequence[str],
+    groups: Sequence[Any] | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Macro-F1 of B minus A on the same units, with a 95% interval and a two-sided p-value.
+
+    Both runs are scored on each resample (of articles where ``groups`` are given), so the test
+    accounts for their correlation.
+    """
+    y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
+    labels = list(labels)
+
+    def macro(y: np.ndarray, p: np.ndarray) -> float:
+        return float(f1_score(y, p, labels=labels, average="macro", zero_division=0))
+
+    observed = macro(y_true, pred_b) - macro(y_true, pred_a)
+    members = _groups_to_members(len(y_true), groups)
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_resamples)
+    for r in range(n_resamples):
+        rows = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+        diffs[r] = macro(y_true[rows], pred_b[rows]) - macro(y_true[rows], pred_a[rows])
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    tail = min((diffs <= 0).mean(), (diffs >= 0).mean())
+    return {
+        "difference": observed,
+        "ci95": [float(low), float(high)],
+        "p_value": float(min(1.0, 2 * tail)),
+    }
+
+
+def mcnemar(
+    y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str]
+) -> dict[str, float]:
+    """Exact McNemar test on the units that exactly one of two runs gets right."""
+    from scipy.stats import binomtest
+
+    y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
+    a_only = int(((pred_a == y_true) & (pred_b != y_true)).sum())
+    b_only = int(((pred_b == y_true) & (pred_a != y_true)).sum())
+    n = a_only + b_only
+    p = 1.0 if n == 0 else float(binomtest(a_only, n, 0.5).pvalue)
+    return {"a_only_correct": a_only, "b_only_correct": b_only, "p_value": p}
+
+
+def _groups_to_members(n: int, groups: Sequence[Any] | None) -> list[np.ndarray]:
+    """Row indices of each resampling unit: an article where a group is known, else one row."""
+    if groups is None:
+        return [np.array([i]) for i in range(n)]
+    index: dict[Any, list[int]] = {}
+    for i, g in enumerate(groups):
+        key = ("unit", i) if g is None or g != g else ("doc", g)
+        index.setdefault(key, []).append(i)
+    return [np.asarray(v) for v in index.values()]

@@ -25,6 +25,7 @@ TRUSTED_TYPES = [
 ]
 
 BATCH_SIZE = 4096
+UNCERTAIN = "uncertain"
 
 
 def units_frame(
@@ -85,21 +86,41 @@ class Classifier:
         proba = self.predict_proba(texts)
         return [self.labels[i] for i in proba.argmax(axis=1)]
 
-    def label_article(self, text: str, doc: str = "article") -> list[dict[str, Any]]:
-        """Split an article into units and label each in its place: offsets index ``text`` exactly."""
+    def _unit(
+        self, start: int, end: int, text: str, proba: np.ndarray, min_confidence: float
+    ) -> dict[str, Any]:
+        best = int(proba.argmax())
+        return {
+            "start": start,
+            "end": end,
+            "text": text,
+            "label": self.labels[best] if proba[best] >= min_confidence else UNCERTAIN,
+            "scores": {
+                label: round(float(v), 4) for label, v in zip(self.labels, proba, strict=True)
+            },
+        }
+
+    def label_article(
+        self, text: str, doc: str = "article", min_confidence: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """Split an article into units and label each in its place: offsets index ``text`` exactly.
+
+        A unit whose top score is below ``min_confidence`` is labelled ``"uncertain"``.
+        """
         segments = split_units(text, max_chars=self.max_chars)
         proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
         return [
-            {
-                "start": s.start,
-                "end": s.end,
-                "text": s.text,
-                "label": self.labels[int(p.argmax())],
-                "scores": {
-                    label: round(float(v), 4) for label, v in zip(self.labels, p, strict=False)
-                },
-            }
-            for s, p in zip(segments, proba, strict=False)
+            self._unit(s.start, s.end, s.text, p, min_confidence)
+            for s, p in zip(segments, proba, strict=True)
+        ]
+
+    def label_units(
+        self, texts: Sequence[str], min_confidence: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """Label each text as one unit on its own, like ``label_article`` does for an article's units."""
+        proba = self.predict_proba(texts)
+        return [
+            self._unit(0, len(t), t, p, min_confidence) for t, p in zip(texts, proba, strict=True)
         ]
 
 

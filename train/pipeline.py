@@ -138,10 +138,13 @@ def context(window: int = 1) -> tuple[Any, Columns]:
     return ContextFeatures(window=window), FRAME_COLUMNS
 
 
+ClassWeight = Literal["balanced"] | dict[str, float] | None
+
+
 @models.register("logreg.v1")
 def logreg(
     C: float = 1.0,
-    class_weight: Literal["balanced"] | None = "balanced",
+    class_weight: ClassWeight = "balanced",
     max_iter: int = 2000,
     random_state: int = 0,
 ) -> Any:
@@ -155,7 +158,7 @@ def logreg(
 @models.register("linear_svm.v1")
 def linear_svm(
     C: float = 0.5,
-    class_weight: Literal["balanced"] | None = "balanced",
+    class_weight: ClassWeight = "balanced",
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
     cv: int = 3,
     random_state: int = 0,
@@ -173,7 +176,7 @@ def sgd(
     loss: Literal["log_loss", "modified_huber"] = "modified_huber",
     alpha: float = 2e-5,
     max_iter: int = 50,
-    class_weight: Literal["balanced"] | None = "balanced",
+    class_weight: ClassWeight = "balanced",
     random_state: int = 0,
 ) -> Any:
     """Linear model trained by stochastic gradient descent; probabilities from its loss."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -11,16 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
+from joblib import Parallel, delayed
+from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from .config import RunConfig
 from .data import assign_splits, fingerprint, isolated, load_units, read_labelled_jsonl
 from .errors import DataError
-from .evaluate import format_metrics, score
+from .evaluate import coverage_at, coverage_curve, format_metrics, score, score_groups
 from .package import save_package
 from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
+from .report import most_confident_errors, render_report
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 
@@ -110,11 +115,123 @@ def training_frame(train: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return frame
 
 
-def _labels_of(train: pd.DataFrame, config: RunConfig) -> pd.Series:
+def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
+    """The labels matching ``training_frame``."""
     labels = train["label"]
     if config.training.isolated_copies:
         labels = pd.concat([labels, labels], ignore_index=True)
     return labels
+
+
+def _fit_and_score_fold(
+    config: RunConfig, train: pd.DataFrame, held_out: pd.DataFrame
+) -> dict[str, Any]:
+    pipeline = build_pipeline(config)
+    pipeline.fit(training_frame(train, config), training_labels(train, config))
+    labels = [str(c) for c in pipeline.classes_]
+    return score(
+        held_out["label"], pipeline.predict_proba(held_out[FRAME_COLUMNS]), labels, n_bootstrap=0
+    )
+
+
+def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[str, Any]:
+    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article."""
+    groups = train["doc_id"].where(train["doc_id"].notna(), "__unit_" + train.index.astype(str))
+    splitter = GroupKFold(n_splits=folds)
+    jobs = (
+        delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b])
+        for a, b in splitter.split(train, groups=groups)
+    )
+    results = Parallel(n_jobs=min(folds, os.cpu_count() or 1))(jobs)
+    values: dict[str, list[float]] = {}
+    for r in results:
+        for key in ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece"):
+            values.setdefault(key, []).append(r[key])
+        for label, c in r["per_class"].items():
+            values.setdefault(f"f1_{label}", []).append(c["f1"])
+    return {
+        "folds": folds,
+        "metrics": {
+            k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in values.items()
+        },
+    }
+
+
+def _prediction_rows(
+    name: str, frame: pd.DataFrame, proba: np.ndarray, labels: list[str]
+) -> list[str]:
+    rows = []
+    for (text, doc, label), p in zip(
+        frame[["text", "doc_id", "label"]].itertuples(index=False), proba, strict=True
+    ):
+        record = {
+            "set": name,
+            "text": text,
+            "doc_id": doc,
+            "label": label,
+            "pred": labels[int(p.argmax())],
+            "scores": {k: round(float(v), 5) for k, v in zip(labels, p, strict=True)},
+        }
+        rows.append(json.dumps(record, ensure_ascii=False))
+    return rows
+
+
+def evaluate_fitted(
+    pipeline: Any,
+    config: RunConfig,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    extra: dict[str, pd.DataFrame],
+) -> tuple[dict[str, Any], np.ndarray, list[str]]:
+    """Every metric of a fitted pipeline, the test probabilities and the prediction records."""
+    labels = [str(c) for c in pipeline.classes_]
+    n_boot = config.evaluation.bootstrap
+    test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
+    metrics: dict[str, Any] = {
+        "n_train": len(train),
+        "n_train_articles": int(train["doc_id"].nunique()),
+        "test": score(
+            test["label"], test_proba, labels, groups=test["doc_id"].tolist(), n_bootstrap=n_boot
+        ),
+        "extra_sets": {},
+    }
+    for column in ("domain", "genre"):
+        if column in test.columns and test[column].notna().any():
+            metrics["test"][f"by_{column}"] = score_groups(test, test_proba, labels, column)
+    predictions = _prediction_rows("test", test, test_proba, labels)
+    for path, frame in extra.items():
+        proba = pipeline.predict_proba(isolated(frame)[FRAME_COLUMNS])
+        metrics["extra_sets"][path] = score(frame["label"], proba, labels, n_bootstrap=n_boot)
+        predictions += _prediction_rows(path, frame, proba, labels)
+    threshold = config.evaluation.min_confidence
+    metrics["abstention"] = coverage_at(test["label"], test_proba, labels, threshold)
+    metrics["coverage_curve"] = coverage_curve(test["label"], test_proba, labels)
+    metrics["confident_errors"] = most_confident_errors(
+        test["text"].tolist(),
+        test["label"].to_numpy(),
+        test_proba,
+        labels,
+        test["doc_id"].tolist(),
+    )
+    return metrics, test_proba, predictions
+
+
+def format_report(metrics: dict[str, Any]) -> str:
+    """The text tables a run prints: test split, extra sets, abstention and cross-validation."""
+    parts = [format_metrics(metrics["test"], "test split")]
+    parts += [format_metrics(m, p) for p, m in metrics["extra_sets"].items()]
+    a = metrics["abstention"]
+    parts.append(
+        f"abstaining below {a['min_confidence']:.2f}: coverage {a['coverage']:.3f}, "
+        f"accuracy {a['accuracy']:.3f}"
+    )
+    if "cv" in metrics:
+        cv = metrics["cv"]["metrics"]
+        parts.append(
+            f"cross-validation ({metrics['cv']['folds']} folds by article): "
+            + ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in cv.items())
+        )
+    return "\n\n".join(parts)
 
 
 def run(config: RunConfig, output: Path | None = None, progress: bool = True) -> RunResult:
@@ -140,35 +257,13 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
         with timer.stage("fit"):
-            pipeline.fit(training_frame(train, config), _labels_of(train, config))
+            pipeline.fit(training_frame(train, config), training_labels(train, config))
         with timer.stage("evaluate"):
-            labels = [str(c) for c in pipeline.classes_]
-            n_boot = config.evaluation.bootstrap
-            metrics: dict[str, Any] = {
-                "n_train": len(train),
-                "n_train_articles": int(train["doc_id"].nunique()),
-                "test": score(
-                    test["label"],
-                    pipeline.predict_proba(test[FRAME_COLUMNS]),
-                    labels,
-                    groups=test["doc_id"].tolist(),
-                    n_bootstrap=n_boot,
-                ),
-                "extra_sets": {
-                    path: score(
-                        ex["label"],
-                        pipeline.predict_proba(isolated(ex)[FRAME_COLUMNS]),
-                        labels,
-                        n_bootstrap=n_boot,
-                    )
-                    for path, ex in extra.items()
-                },
-            }
-            report = "\n\n".join(
-                [format_metrics(metrics["test"], "test split")]
-                + [format_metrics(m, p) for p, m in metrics["extra_sets"].items()]
-            )
+            metrics, test_proba, predictions = evaluate_fitted(pipeline, config, train, test, extra)
+            if config.evaluation.cv_folds:
+                metrics["cv"] = cross_validate(config, train, config.evaluation.cv_folds)
         with timer.stage("package"):
+            labels = [str(c) for c in pipeline.classes_]
             manifest = {
                 "name": config.name,
                 "version": config.version,
@@ -177,17 +272,20 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 "data": {"files": fingerprint(data.files), "skipped": len(data.skipped)},
                 "metrics": {
                     "test_macro_f1": metrics["test"]["macro_f1"],
+                    "test_macro_f1_ci95": metrics["test"].get("macro_f1_ci95"),
                     **{f"{p}_macro_f1": m["macro_f1"] for p, m in metrics["extra_sets"].items()},
                 },
                 "timings_s": timer.times,
             }
             documents = {
                 "metrics.json": json.dumps(metrics, indent=2),
+                "predictions.jsonl": "\n".join(predictions) + "\n",
                 "config.yaml": yaml.safe_dump(config.to_dict(), sort_keys=False),
                 "MODEL_CARD.md": model_card(manifest, metrics),
+                "report.html": render_report(manifest, metrics, test["label"].tolist(), test_proba),
             }
             save_package(pipeline, out_dir, manifest, documents, config.output.format)
     finally:
         timer.close()
     metrics["timings_s"] = timer.times
-    return RunResult(out_dir, metrics, report)
+    return RunResult(out_dir, metrics, format_report(metrics))
