@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_set_overrides_any_key_and_defaults_are_resolved(tmp_path: Path) -> None
     config = load_config(Path("configs/default.yaml"), ["model.params.C=4", "data.seed=7"])
     resolve_params(config)
     assert config.model.params["C"] == 4.0 and config.data.seed == 7
-    assert config.model.params["max_iter"] == 2000  # a builder default, now explicit
+    assert config.model.params["random_state"] == 0  # a builder default, now explicit
     assert config.to_dict()["features"][0]["params"]["ngram_range"] == (1, 2)
 
 
@@ -99,3 +100,42 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
     assert main(["train", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "did you mean 'model'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        (MINIMAL + "modle: {}\n", [], "did you mean 'model'"),
+        ("name: t\nfeatures: [\n", [], r"run\.yaml:\d+:\d+: YAML syntax error"),
+        (MINIMAL + "data:\n  seed: x\n", [], "data.seed: expected an integer"),
+        (MINIMAL + "model:\n  name: forest.v1\n", [], "unknown model 'forest.v1'.*valid names"),
+        (MINIMAL, ["model.params.C=-1"], "C must be > 0"),
+        (MINIMAL, ["data.split_ratios={train: 0.9, test: 0.0, dev: 0.1}"], "split_ratios"),
+        (MINIMAL, ["model.params"], "expected KEY=VALUE"),
+    ],
+)
+def test_every_bad_config_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    overrides: list[str],
+    message: str,
+) -> None:
+    path = write(tmp_path, text)
+    args = ["train", str(path), "--output", str(tmp_path / "out")]
+    for o in overrides:
+        args += ["--set", o]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("winnow: error: ") and "\n" not in err
+    assert re.search(message, err), err
+    assert not (tmp_path / "out").exists()
+    assert main(["--debug", *args]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_missing_config_file_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "configs/nope.yaml"]) == 2
+    assert (
+        capsys.readouterr().err.strip() == "winnow: error: configs/nope.yaml: no such config file"
+    )

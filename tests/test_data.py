@@ -125,3 +125,39 @@ def test_declared_splits_are_used_and_checked(tmp_path: Path) -> None:
     data = load_units(config(jsonl(tmp_path / "b.jsonl", declared)))
     with pytest.raises(DataError, match="article 'd0' is declared in more than one split"):
         assign_splits(data.frame, config(tmp_path / "b.jsonl"))
+
+
+def test_a_ten_megabyte_line_is_named_not_crashed_on(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [*rows(1), {"text": "word " * 2_000_000, "label": "event"}])
+    with pytest.raises(DataError, match=rf"{path}:5: text of 10,000,000 characters exceeds"):
+        load_units(config(path))
+    data = load_units(config(path, on_error="skip"))
+    assert len(data.frame) == 4 and len(data.skipped) == 1
+
+
+def test_skipped_rows_are_a_counted_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = [{"text": "", "label": "event"}, {"text": "x", "label": "gossip"}]
+    path = jsonl(tmp_path / "a.jsonl", [*rows(1), *bad])
+    with caplog.at_level("WARNING"):
+        data = load_units(config(path, on_error="skip"))
+    assert len(data.skipped) == 2
+    assert [r.getMessage() for r in caplog.records] == [f"skipped {p}" for p in data.skipped]
+
+
+def test_cli_data_errors_are_one_line_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from train.cli import main
+
+    path = jsonl(tmp_path / "a.jsonl", [*rows(3), {"text": "x", "label": "gossip"}])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: t\ndata:\n  source: [{path}]\nfeatures:\n  - name: tfidf_words.v1\n")
+    assert main(["train", str(cfg), "--output", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"winnow: error: {path}:13: unknown label 'gossip' (valid: event, opinion, boilerplate)"
+    )
+    assert not (tmp_path / "out").exists()

@@ -67,7 +67,9 @@ def test_any_tampered_byte_is_refused_naming_the_file(
 def test_untrusted_types_are_refused(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     without_context = [t for t in TRUSTED_TYPES if t != "train.features.ContextFeatures"]
     monkeypatch.setattr("train.inference.TRUSTED_TYPES", without_context)
-    with pytest.raises(PackageError, match=r"refusing untrusted types: train\.features\.ContextFeatures"):
+    with pytest.raises(
+        PackageError, match=r"refusing untrusted types: train\.features\.ContextFeatures"
+    ):
         load_model(package)
 
 
@@ -102,3 +104,31 @@ def test_rewriting_a_package_replaces_it_whole(package: Path) -> None:
     assert json.loads((package / "manifest.json").read_text())["name"] == "again"
     assert not (package / "metrics.json").exists()
     assert sorted(p.name for p in package.parent.iterdir()) == ["pkg"]
+
+
+def _saved_with_sklearn(
+    version: str, pipeline: object, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    from train import package
+
+    versions = {**package.library_versions(), "scikit-learn": version}
+    monkeypatch.setattr(package, "library_versions", lambda: versions)
+    save_package(pipeline, out, {"name": "v", "version": "0", "labels": []}, {})
+    monkeypatch.undo()
+    return out
+
+
+def test_other_sklearn_minor_warns_and_major_is_refused(
+    trained_default: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sklearn
+
+    pipeline = load_model(trained_default.output_dir).pipeline
+    major, minor = sklearn.__version__.split(".")[:2]
+    other_minor = f"{major}.{int(minor) + 1}.0"
+    pkg = _saved_with_sklearn(other_minor, pipeline, tmp_path / "minor", monkeypatch)
+    with pytest.warns(UserWarning, match=rf"saved with scikit-learn {other_minor}, loading with"):
+        load_model(pkg)
+    pkg = _saved_with_sklearn(f"{int(major) + 1}.0.0", pipeline, tmp_path / "major", monkeypatch)
+    with pytest.raises(PackageError, match=rf"saved with scikit-learn {int(major) + 1}\.0\.0"):
+        load_model(pkg)

@@ -8,9 +8,8 @@ import logging
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from . import __version__
 from .config import load_config
@@ -37,15 +36,32 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="label articles or JSONL records with a packaged model")
+    p = sub.add_parser("predict", help="label articles or record files with a packaged model")
     p.add_argument("model", type=Path, help="package folder, e.g. models/default")
-    p.add_argument("inputs", nargs="+", help="article text files, .jsonl files, or - for stdin")
-    p.add_argument("--format", choices=["jsonl", "text"], default="jsonl")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        help="article text files, - for stdin, or .jsonl/.parquet record files (one unit a record)",
+    )
+    p.add_argument("--format", choices=["jsonl", "text", "html"], default="jsonl")
+    p.add_argument(
+        "--unit",
+        choices=["sentence", "passage"],
+        default="sentence",
+        help="passage merges adjacent units of one label within a paragraph",
+    )
     p.add_argument("--output", type=Path, help="write here instead of stdout")
     p.add_argument(
-        "--allow-pickle",
+        "--resume",
         action="store_true",
-        help="allow joblib (pickle) packages: only for packages you trust",
+        help="keep the complete lines already in --output and continue after them",
+    )
+    p.add_argument(
+        "--num-proc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes for labelling record files (datasets.map)",
     )
     p.add_argument(
         "--min-confidence",
@@ -54,6 +70,12 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         metavar="P",
         help="label units whose top score is below P as 'uncertain'",
     )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow joblib (pickle) packages: only for packages you trust",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
 
@@ -75,6 +97,30 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve a packaged model over HTTP")
+    p.add_argument("model", type=Path)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=5 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest accepted request body (413 above it)",
+    )
+    p.add_argument("--allow-pickle", action="store_true")
+    p.set_defaults(func=cmd_serve)
+
+
+def _add_package(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("package", help="turn a packaged model into an installable wheel")
+    p.add_argument("model", type=Path)
+    p.add_argument("--wheel", action="store_true", required=True, help="build a wheel")
+    p.add_argument("--output", type=Path, default=Path("dist"), help="folder for the wheel")
+    p.set_defaults(func=cmd_package)
+
+
 def _add_data(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="corpus tools")
     data_sub = p.add_subparsers(dest="data_command", required=True)
@@ -91,7 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"winnow {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_predict, _add_evaluate, _add_compare, _add_data):
+    for add in (
+        _add_train,
+        _add_predict,
+        _add_evaluate,
+        _add_compare,
+        _add_serve,
+        _add_package,
+        _add_data,
+    ):
         add(sub)
     return parser
 
@@ -107,69 +161,93 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _records(source: str) -> Iterator[tuple[str, list[tuple[str, int | None]]]]:
-    """Yield (doc, units); an article is one unit list of None, a JSONL file one unit per record."""
-    if source == "-":
-        yield "-", [(sys.stdin.read(), None)]
-        return
-    path = Path(source)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise WinnowError(f"{path}: cannot read ({exc.strerror})") from None
-    text = raw.decode("utf-8", errors="replace")
-    if path.suffix != ".jsonl":
-        yield source, [(text, None)]
-        return
-    units = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+def _check_predict_args(args: argparse.Namespace) -> None:
+    if args.resume and (args.output is None or args.format == "html"):
+        raise WinnowError("--resume needs --output and a line format (jsonl or text)")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        raise WinnowError(f"--min-confidence must be within [0, 1], got {args.min_confidence}")
+    if args.num_proc < 1:
+        raise WinnowError(f"--num-proc must be >= 1, got {args.num_proc}")
+
+
+def _is_record_file(source: str) -> bool:
+    from .predict import RECORD_SUFFIXES
+
+    return source != "-" and Path(source).suffix in RECORD_SUFFIXES
+
+
+def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterator[dict[str, Any]]:
+    """Every output segment of every input in order, after the first ``skip``."""
+    from .predict import article_segments, load_records, read_article, record_segments
+
+    for source in args.inputs:
+        if _is_record_file(source):
+            ds = load_records(Path(source))
+            here = min(skip, len(ds))
+            skip -= here
+            yield from record_segments(
+                model,
+                Path(source),
+                ds,
+                skip=here,
+                num_proc=args.num_proc,
+                min_confidence=args.min_confidence,
+                progress=not args.quiet,
+            )
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise WinnowError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise WinnowError(f"{path}:{number}: expected an object with a string 'text'")
-        units.append((record["text"], number))
-    yield source, units
+        text = read_article(source)
+        segments = article_segments(model, source, text, args.unit, args.min_confidence)
+        here = min(skip, len(segments))
+        skip -= here
+        yield from segments[here:]
 
 
-def _segments(
-    model: Any, doc: str, units: list[tuple[str, int | None]], min_confidence: float
-) -> list[dict[str, Any]]:
-    if len(units) == 1 and units[0][1] is None:
-        segments = model.label_article(units[0][0], doc=doc, min_confidence=min_confidence)
-        return [{"doc": doc, **seg} for seg in segments]
-    labelled = model.label_units([t for t, _ in units], min_confidence=min_confidence)
-    return [
-        {"doc": doc, "record": number, **seg}
-        for (_, number), seg in zip(units, labelled, strict=True)
-    ]
+def _html_page(model: Any, args: argparse.Namespace) -> str:
+    from .highlight import render_page
+    from .predict import article_segments, read_article
 
-
-def _write_segment(out: TextIO, segment: dict[str, Any], fmt: str) -> None:
-    if fmt == "text":
-        out.write(f"{segment['label']}\t{segment['text']}\n")
-    else:
-        out.write(json.dumps(segment, ensure_ascii=False) + "\n")
+    documents = []
+    for source in args.inputs:
+        if _is_record_file(source):
+            segments = list(
+                _labelled_inputs(model, argparse.Namespace(**{**vars(args), "inputs": [source]}), 0)
+            )
+            text, shifted, cursor = [], [], 0
+            for seg in segments:
+                text.append(seg["text"])
+                shifted.append({**seg, "start": cursor, "end": cursor + len(seg["text"])})
+                cursor += len(seg["text"]) + 1
+            documents.append((source, "\n".join(text), shifted))
+        else:
+            text = read_article(source)
+            documents.append(
+                (
+                    source,
+                    text,
+                    article_segments(model, source, text, args.unit, args.min_confidence),
+                )
+            )
+    return render_page(documents, model.labels)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference import load_model
+    from .package import write_atomic
+    from .predict import LineWriter, count_complete_lines, format_line
 
+    _check_predict_args(args)
     model = load_model(args.model, allow_pickle=args.allow_pickle)
-    with ExitStack() as stack:
-        out = (
-            stack.enter_context(open(args.output, "w", encoding="utf-8"))
-            if args.output
-            else sys.stdout
-        )
-        for source in args.inputs:
-            for doc, units in _records(source):
-                for segment in _segments(model, doc, units, args.min_confidence):
-                    _write_segment(out, segment, args.format)
-                out.flush()
+    if args.format == "html":
+        page = _html_page(model, args)
+        if args.output:
+            write_atomic(args.output, page.encode("utf-8"))
+        else:
+            sys.stdout.write(page)
+        return 0
+    skip = count_complete_lines(args.output) if args.resume else 0
+    with LineWriter(args.output, append=args.resume) as out:
+        for segment in _labelled_inputs(model, args, skip):
+            out.write(format_line(segment, args.format))
     return 0
 
 
@@ -202,6 +280,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise WinnowError("compare needs at least two runs")
     summary, text = compare(args.runs)
     print(json.dumps(summary) if args.json else text)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .inference import load_model
+    from .serve import make_server
+
+    model = load_model(args.model, allow_pickle=args.allow_pickle)
+    server = make_server(model, args.host, args.port, args.max_body)
+    print(
+        f"winnow: serving {args.model} on http://{args.host}:{server.server_port}", file=sys.stderr
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from .wheel import build_wheel
+
+    print(build_wheel(args.model, args.output))
     return 0
 
 

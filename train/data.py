@@ -67,7 +67,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _diagnose_json_lines(path: Path) -> str:
+def diagnose_json_lines(path: Path) -> str:
     """Find the first line of a JSON-lines file that does not decode, for a precise error."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
@@ -91,7 +91,7 @@ def _load_file(path: Path, fmt: str) -> datasets.Dataset:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty data file")
     if fmt == "json":
-        problem = _diagnose_json_lines(path)
+        problem = diagnose_json_lines(path)
         if problem:
             raise DataError(problem)
     try:

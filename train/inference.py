@@ -17,6 +17,7 @@ from .segment import split_units
 TRUSTED_TYPES = [
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "train.features.CompactTfidfVectorizer",
     "train.features.ContextFeatures",
     "train.features.CueLexiconFeatures",
     "train.features.MaskedText",
@@ -25,6 +26,8 @@ TRUSTED_TYPES = [
 ]
 
 BATCH_SIZE = 4096
+# Neighbours scored beside each batch: more than any context window a featurizer uses.
+CONTEXT_MARGIN = 8
 UNCERTAIN = "uncertain"
 
 
@@ -61,17 +64,21 @@ class Classifier:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
 
     def proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities for a frame of units, in batches that never cut an article."""
-        if frame.empty:
+        """Class probabilities for a frame of units, ``BATCH_SIZE`` units at a time.
+
+        Each batch is scored with ``CONTEXT_MARGIN`` neighbours on either side, so features drawn
+        from neighbouring units are the same as if the whole frame were scored at once, while
+        memory stays bounded however long an article is.
+        """
+        n = len(frame)
+        if n == 0:
             return np.zeros((0, len(self.labels)))
-        parts, start = [], 0
-        doc = frame["doc_id"].to_numpy()
-        while start < len(frame):
-            stop = min(start + BATCH_SIZE, len(frame))
-            while stop < len(frame) and doc[stop] is not None and doc[stop] == doc[stop - 1]:
-                stop += 1
-            parts.append(self.pipeline.predict_proba(frame.iloc[start:stop]))
-            start = stop
+        parts = []
+        for start in range(0, n, BATCH_SIZE):
+            stop = min(start + BATCH_SIZE, n)
+            low, high = max(0, start - CONTEXT_MARGIN), min(n, stop + CONTEXT_MARGIN)
+            proba = self.pipeline.predict_proba(frame.iloc[low:high])
+            parts.append(proba[start - low : stop - low])
         return np.vstack(parts)
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 
 from .config import RunConfig
 from .features import (
+    CompactTfidfVectorizer,
     ContextFeatures,
     CueLexiconFeatures,
     MaskedText,
@@ -56,7 +57,7 @@ def tfidf_words(
     mask: bool = False,
 ) -> tuple[Any, Columns]:
     """Word n-gram TF-IDF over the unit text; ``mask`` first replaces names and numbers by their shape."""
-    vectorizer = TfidfVectorizer(
+    vectorizer = CompactTfidfVectorizer(
         ngram_range=_ngrams(ngram_range),
         min_df=min_df,
         max_df=max_df,
@@ -81,7 +82,7 @@ def tfidf_chars(
     mask: bool = False,
 ) -> tuple[Any, Columns]:
     """Character n-gram TF-IDF: robust to spelling, casing and the punctuation of page furniture."""
-    vectorizer = TfidfVectorizer(
+    vectorizer = CompactTfidfVectorizer(
         analyzer=analyzer,
         ngram_range=_ngrams(ngram_range),
         min_df=min_df,
@@ -161,14 +162,19 @@ def linear_svm(
     class_weight: ClassWeight = "balanced",
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
     cv: int = 3,
+    ensemble: bool = True,
     random_state: int = 0,
 ) -> Any:
-    """Linear SVM with calibrated probabilities."""
+    """Linear SVM with calibrated probabilities.
+
+    ``ensemble: false`` keeps one SVM fitted on all the data (calibrated on cross-validated
+    scores) instead of one per fold: a ``cv`` times smaller, faster model.
+    """
     _positive("C", C)
     if cv < 2:
         raise ValueError(f"cv must be >= 2, got {cv}")
     svm = LinearSVC(C=C, class_weight=class_weight, random_state=random_state)
-    return CalibratedClassifierCV(svm, method=calibration, cv=cv)
+    return CalibratedClassifierCV(svm, method=calibration, cv=cv, ensemble=ensemble)
 
 
 @models.register("sgd.v1")

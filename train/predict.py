@@ -1,0 +1,205 @@
+"""The labelling job behind ``winnow predict``: articles and record files in, segments out as they go.
+
+Records of large JSONL or parquet files are read through ``datasets`` and labelled chunk by chunk
+with ``Dataset.map(batched=True, num_proc=N)``; every finished segment is written at once, so an
+interrupted run keeps a valid prefix and ``resume`` carries on after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import datasets
+import numpy as np
+from tqdm.auto import tqdm
+
+from .data import diagnose_json_lines
+from .errors import WinnowError
+from .inference import Classifier
+
+RECORD_SUFFIXES = {".jsonl": "json", ".parquet": "parquet"}
+CHUNK_SIZE = 10_000
+
+
+def merge_passages(text: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge adjacent units of one label within a paragraph (no line break between them).
+
+    A passage keeps exact offsets into ``text``, the mean of its units' scores and their count.
+    """
+    passages: list[dict[str, Any]] = []
+    group: list[dict[str, Any]] = []
+
+    def close() -> None:
+        if not group:
+            return
+        start, end = group[0]["start"], group[-1]["end"]
+        names = group[0]["scores"]
+        passages.append(
+            {
+                "start": start,
+                "end": end,
+                "text": text[start:end],
+                "label": group[0]["label"],
+                "scores": {
+                    k: round(float(np.mean([g["scores"][k] for g in group])), 4) for k in names
+                },
+                "units": len(group),
+            }
+        )
+        group.clear()
+
+    for segment in segments:
+        joined = (
+            group
+            and group[-1]["label"] == segment["label"]
+            and "\n" not in text[group[-1]["end"] : segment["start"]]
+        )
+        if not joined:
+            close()
+        group.append(segment)
+    close()
+    return passages
+
+
+def article_segments(
+    model: Classifier, doc: str, text: str, unit: str = "sentence", min_confidence: float = 0.0
+) -> list[dict[str, Any]]:
+    """The labelled units (or passages) of one article, each with its ``doc``."""
+    segments = model.label_article(text, doc=doc, min_confidence=min_confidence)
+    if unit == "passage":
+        segments = merge_passages(text, segments)
+    return [{"doc": doc, **s} for s in segments]
+
+
+def load_records(path: Path) -> datasets.Dataset:
+    """A JSONL or parquet file of records with a ``text`` column, through ``datasets``."""
+    fmt = RECORD_SUFFIXES[path.suffix]
+    if fmt == "json":
+        problem = diagnose_json_lines(path)
+        if problem:
+            raise WinnowError(problem)
+    try:
+        ds = datasets.load_dataset(fmt, data_files=str(path), split="train")
+    except Exception as exc:  # datasets wraps parser errors in many types
+        raise WinnowError(f"{path}: cannot read as {fmt}: {exc}") from None
+    if "text" not in ds.column_names:
+        raise WinnowError(f"{path}: no 'text' column (found: {', '.join(ds.column_names)})")
+    return ds
+
+
+class _BatchLabeller:
+    """A picklable ``Dataset.map`` function: labels a batch of records as lone units."""
+
+    def __init__(self, model: Classifier, path: Path, min_confidence: float) -> None:
+        self.model, self.path, self.min_confidence = model, path, min_confidence
+
+    def __call__(self, batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
+        for text, i in zip(batch["text"], indices, strict=True):
+            if not isinstance(text, str):
+                raise WinnowError(f"{self.path}: record {i + 1}: 'text' is not a string")
+        labelled = self.model.label_units(batch["text"], self.min_confidence)
+        return {"segment": [json.dumps(s, ensure_ascii=False) for s in labelled]}
+
+
+def record_segments(
+    model: Classifier,
+    path: Path,
+    ds: datasets.Dataset,
+    skip: int = 0,
+    num_proc: int = 1,
+    min_confidence: float = 0.0,
+    progress: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Label each record's ``text`` as one unit, chunk by chunk, starting after ``skip`` records."""
+    labeller = _BatchLabeller(model, path, min_confidence)
+    bar = tqdm(
+        total=len(ds),
+        initial=min(skip, len(ds)),
+        unit="rec",
+        disable=not progress,
+        file=sys.stderr,
+        desc=str(path),
+    )
+    try:
+        for start in range(min(skip, len(ds)), len(ds), CHUNK_SIZE):
+            chunk = ds.select(range(start, min(start + CHUNK_SIZE, len(ds))))
+            labelled = chunk.map(
+                labeller,
+                batched=True,
+                batch_size=1024,
+                with_indices=True,
+                num_proc=num_proc if num_proc > 1 and len(chunk) > 1024 else None,
+                remove_columns=chunk.column_names,
+                load_from_cache_file=False,
+                keep_in_memory=True,
+            )
+            for offset, row in enumerate(labelled["segment"]):
+                yield {"doc": str(path), "record": start + offset + 1, **json.loads(row)}
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+
+
+def count_complete_lines(path: Path) -> int:
+    """Complete lines already in an output file; a cut-off last line is dropped from the file."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    complete = data.rfind(b"\n") + 1
+    if complete < len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(complete)
+    return data[:complete].count(b"\n")
+
+
+class LineWriter:
+    """Writes each output line with one ``write`` call on an unbuffered file, so a killed run
+    leaves only whole lines behind."""
+
+    def __init__(self, path: Path | None, append: bool = False) -> None:
+        self.path = path
+        self._fd = (
+            os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), 0o644)
+            if path
+            else None
+        )
+
+    def write(self, line: str) -> None:
+        if self._fd is None:
+            sys.stdout.write(line)
+        else:
+            os.write(self._fd, line.encode("utf-8"))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        else:
+            sys.stdout.flush()
+
+    def __enter__(self) -> LineWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def format_line(segment: dict[str, Any], fmt: str) -> str:
+    """One output line: a JSON object, or ``LABEL<TAB>text`` with line breaks escaped."""
+    if fmt == "text":
+        return f"{segment['label']}\t{segment['text'].replace(chr(10), ' ')}\n"
+    return json.dumps(segment, ensure_ascii=False) + "\n"
+
+
+def read_article(source: str, stdin: TextIO = sys.stdin) -> str:
+    """The text of an article file (undecodable bytes replaced) or of stdin for ``-``."""
+    if source == "-":
+        return stdin.read()
+    try:
+        return Path(source).read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise WinnowError(f"{source}: cannot read ({exc.strerror})") from None
