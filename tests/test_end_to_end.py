@@ -69,7 +69,7 @@ def test_cli_predict_jsonl_records_and_stdin(
     records.write_text('{"text": "Cookies help us. Accept all"}\n\n{"text": "Troops left."}\n')
     assert main(["predict", str(trained_default.output_dir), str(records)]) == 0
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [x["record"] for x in out] == [1, 3] and out[0]["text"] == "Cookies help us. Accept all"
+    assert [x["record"] for x in out] == [1, 2] and out[0]["text"] == "Cookies help us. Accept all"
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("Share on Facebook\n"))

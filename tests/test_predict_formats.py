@@ -163,6 +163,11 @@ def test_min_confidence_and_bad_records(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_python_label_units_and_uncertain() -> None:
     model = load_model(MODEL)
-    units = model.label_units(["Share this article", "x"], min_confidence=0.999999)
-    assert [u["label"] for u in units] == ["uncertain", "uncertain"]
+    texts = ["Share this article", "x", "It rained.", "Maybe so, officials said on Tuesday."]
+    top = sorted(model.predict_proba(texts).max(axis=1))
+    threshold = (top[0] + top[-1]) / 2  # some units fall below it, some above
+    units = model.label_units(texts, min_confidence=threshold)
+    for unit in units:
+        assert (unit["label"] == "uncertain") == (max(unit["scores"].values()) < threshold)
+    assert {"uncertain"} < {u["label"] for u in units}
     assert units[0]["end"] == len("Share this article")

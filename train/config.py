@@ -58,11 +58,44 @@ class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+# Featurizers that learn nothing from the corpus as a whole and read one unit at a time, and
+# models with ``partial_fit``: what streaming training can use. cues.v1 fits a MaxAbsScaler, but
+# its inputs are already rates in [0, 1], so fitting it on the first batch loses nothing.
+STREAMABLE_FEATURIZERS = ("hashing.v1", "cues.v1", "position.v1", "style.v1")
+INCREMENTAL_MODELS = ("sgd.v1", "complement_nb.v1")
+
+
 @dataclass
 class TrainingConfig:
-    """How the training set is presented to the pipeline."""
+    """How the training set is presented to the pipeline: in memory, or streamed in batches."""
 
     isolated_copies: bool = True
+    streaming: bool = False
+    epochs: int = 5
+    batch_size: int = 2048
+    shuffle_buffer: int = 10000
+
+
+@dataclass
+class SearchConfig:
+    """A hyperparameter search over the built pipeline, folds by article; off while ``params`` is empty."""
+
+    method: Literal["grid", "halving_random"] = "grid"
+    params: dict[str, list[Any]] = field(default_factory=dict)
+    cv: int = 5
+    scoring: str = "f1_macro"
+    n_jobs: int | None = None
+    n_iter: int = 20
+    seed: int = 0
+
+
+@dataclass
+class ParallelConfig:
+    """Which joblib backend runs the search and cross-validation, and on how many workers."""
+
+    backend: Literal["loky", "threading", "dask", "ray"] = "loky"
+    n_jobs: int | None = None
+    address: str | None = None
 
 
 @dataclass
@@ -94,6 +127,8 @@ class RunConfig:
     features: list[FeatureConfig] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
@@ -300,3 +335,60 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: evaluation.cv_folds must be 0 (off) or >= 2")
     if not 0.0 <= config.evaluation.min_confidence <= 1.0:
         raise ConfigError(f"{path}: evaluation.min_confidence must be within [0, 1]")
+    try:
+        check_training(config)
+        check_search(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def check_training(config: RunConfig) -> None:
+    """Streaming needs featurizers that fit nothing on the corpus and a model with partial_fit."""
+    training = config.training
+    for key in ("epochs", "batch_size"):
+        if getattr(training, key) < 1:
+            raise ConfigError(f"training.{key} must be >= 1")
+    if training.shuffle_buffer < 0:
+        raise ConfigError("training.shuffle_buffer must be >= 0 (0: no shuffling)")
+    if not training.streaming:
+        return
+    for i, feature in enumerate(config.features):
+        if feature.name not in STREAMABLE_FEATURIZERS:
+            why = (
+                "reads the neighbouring units of its article, which a shuffled stream separates"
+                if feature.name.startswith("context.")
+                else "needs the whole corpus"
+            )
+            raise ConfigError(
+                f"features.{i}: {feature.name} {why}; streaming needs "
+                f"{', '.join(STREAMABLE_FEATURIZERS)} (or set training.streaming: false)"
+            )
+    if config.model.name not in INCREMENTAL_MODELS:
+        raise ConfigError(
+            f"model.name: {config.model.name} has no partial_fit; streaming needs "
+            f"{' or '.join(INCREMENTAL_MODELS)} (or set training.streaming: false)"
+        )
+    if config.evaluation.cv_folds:
+        raise ConfigError(
+            "evaluation.cv_folds: cross-validation needs the training set in memory; "
+            "set it to 0 with training.streaming: true"
+        )
+
+
+def check_search(config: RunConfig) -> None:
+    """Values of the search section that type-check but cannot work."""
+    search = config.search
+    if not search.params:
+        return
+    if search.cv < 2:
+        raise ConfigError("search.cv must be >= 2")
+    if search.n_iter < 1:
+        raise ConfigError("search.n_iter must be >= 1")
+    for key, values in search.params.items():
+        if not values:
+            raise ConfigError(f"search.params.{key}: list at least one value")
+    if config.training.streaming:
+        raise ConfigError(
+            "search.params: a search refits the pipeline on folds held in memory; "
+            "set training.streaming: false"
+        )

@@ -195,10 +195,10 @@ def format_line(segment: dict[str, Any], fmt: str) -> str:
     return json.dumps(segment, ensure_ascii=False) + "\n"
 
 
-def read_article(source: str, stdin: TextIO = sys.stdin) -> str:
+def read_article(source: str, stdin: TextIO | None = None) -> str:
     """The text of an article file (undecodable bytes replaced) or of stdin for ``-``."""
     if source == "-":
-        return stdin.read()
+        return (stdin or sys.stdin).read()
     try:
         return Path(source).read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:

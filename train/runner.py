@@ -20,12 +20,21 @@ from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from .config import RunConfig
-from .data import assign_splits, fingerprint, isolated, load_units, read_labelled_jsonl
+from .data import (
+    article_folds,
+    assign_splits,
+    fingerprint,
+    isolated,
+    load_units,
+    read_labelled_jsonl,
+)
 from .errors import DataError
 from .evaluate import coverage_at, coverage_curve, format_metrics, score, score_groups
 from .package import save_package
 from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
 from .report import most_confident_errors, render_report
+from .search import SearchResult, joblib_backend, search_pipeline
+from .streaming import CorpusStream, stream_splits
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 
@@ -123,11 +132,39 @@ def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
     return labels
 
 
+def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
+    """Fit on the training frame; a model that cross-validates inside itself (calibration) gets
+    folds by article in which a unit and its isolated copy always fall together.
+
+    Plain k-fold would put a unit in one fold and its copy in another, so the calibrator would
+    learn from scores of units the SVM had seen and come out overconfident.
+    """
+    X, y = training_frame(train, config), training_labels(train, config)
+    model = pipeline.steps[-1][1]
+    k = model.get_params(deep=False).get("cv")
+    if not isinstance(k, int) or isinstance(k, bool):
+        return pipeline.fit(X, y)
+    try:
+        folds = article_folds(
+            train["doc_id"].reset_index(drop=True),
+            k,
+            config.training.isolated_copies,
+            held_out_copies=True,
+        )
+    except ValueError as exc:
+        raise DataError(f"model.params.cv: {exc}") from None
+    model.set_params(cv=folds)
+    try:
+        pipeline.fit(X, y)
+    finally:
+        model.set_params(cv=k)  # the saved model keeps the config's value, not index arrays
+    return pipeline
+
+
 def _fit_and_score_fold(
     config: RunConfig, train: pd.DataFrame, held_out: pd.DataFrame
 ) -> dict[str, Any]:
-    pipeline = build_pipeline(config)
-    pipeline.fit(training_frame(train, config), training_labels(train, config))
+    pipeline = fit_pipeline(build_pipeline(config), train, config)
     labels = [str(c) for c in pipeline.classes_]
     return score(
         held_out["label"], pipeline.predict_proba(held_out[FRAME_COLUMNS]), labels, n_bootstrap=0
@@ -240,26 +277,41 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
     pipeline = build_pipeline(config)
     out_dir = Path(output) if output else config.output_dir
     timer = StageTimer(progress)
+    stream = CorpusStream(config) if config.training.streaming else None
+    searched: SearchResult | None = None
     try:
         with timer.stage("load data"):
-            data = load_units(config.data)
+            data = stream.survey() if stream else load_units(config.data)
             extra = {
                 path: read_labelled_jsonl(path, config.data.labels)
                 for path in config.evaluation.extra_sets
             }
         with timer.stage("split"):
             frame = data.frame
-            frame["split"] = assign_splits(frame, config.data)
+            frame["split"] = (stream_splits if stream else assign_splits)(frame, config.data)
             train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
-            if train.empty or test.empty:
+            if (train.empty and not stream) or test.empty:
                 raise DataError(f"{config.data.source}: the train or test split is empty")
-            missing = set(config.data.labels) - set(train["label"])
+            trained = stream.counts.labels if stream else train["label"]
+            missing = set(config.data.labels) - set(trained)
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
-        with timer.stage("fit"):
-            pipeline.fit(training_frame(train, config), training_labels(train, config))
-        with timer.stage("evaluate"):
+        with timer.stage("fit"), joblib_backend(config.parallel):
+            if stream:
+                stream.fit(pipeline, progress)
+            elif config.search.params:
+                X, y = training_frame(train, config), training_labels(train, config)
+                searched = search_pipeline(pipeline, config, X, y, train["doc_id"])
+                searched.apply_to(config)
+                pipeline = searched.best
+            else:
+                fit_pipeline(pipeline, train, config)
+        with timer.stage("evaluate"), joblib_backend(config.parallel):
             metrics, test_proba, predictions = evaluate_fitted(pipeline, config, train, test, extra)
+            if stream:
+                metrics.update(stream.train_metrics())
+            if searched:
+                metrics["search"] = searched.metrics_entry(config)
             if config.evaluation.cv_folds:
                 metrics["cv"] = cross_validate(config, train, config.evaluation.cv_folds)
         with timer.stage("package"):
@@ -277,6 +329,8 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 },
                 "timings_s": timer.times,
             }
+            if searched:
+                manifest["search"] = searched.manifest_entry(config)
             documents = {
                 "metrics.json": json.dumps(metrics, indent=2),
                 "predictions.jsonl": "\n".join(predictions) + "\n",

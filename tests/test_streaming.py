@@ -1,0 +1,126 @@
+"""Streaming training: partial_fit over bounded batches, no full-corpus load, split by article."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.scale.corpus import build
+from train import load_model
+from train.config import DataConfig, RunConfig, load_config
+from train.errors import ConfigError, DataError
+from train.pipeline import build_pipeline, resolve_params
+from train.runner import run
+from train.streaming import CorpusStream, stream_splits
+
+CONFIG = Path("configs/streaming_sgd.yaml")
+N_TRAIN = 2000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shipped train articles resampled to N_TRAIN units, plus the shipped test rows."""
+    return build(N_TRAIN, tmp_path_factory.mktemp("corpus"), seed=1)
+
+
+def streaming_config(corpus: Path, *overrides: str) -> RunConfig:
+    settings = [
+        f"data.source=[{corpus}/*.jsonl]",
+        "evaluation.extra_sets=[]",
+        "evaluation.bootstrap=0",
+        "training.epochs=2",
+        *overrides,
+    ]
+    config = load_config(CONFIG, settings)
+    resolve_params(config)
+    return config
+
+
+def test_streaming_run_trains_predicts_and_never_loads_the_whole_corpus(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("streaming must not load the corpus into memory")
+
+    monkeypatch.setattr("train.runner.load_units", refuse)
+    result = run(streaming_config(corpus), output=tmp_path / "m", progress=False)
+    assert result.metrics["n_train"] == N_TRAIN
+    assert result.metrics["n_train_articles"] > 50
+    assert result.metrics["test"]["macro_f1"] > 0.75
+    model = load_model(tmp_path / "m")
+    assert model.predict(["Sign up for our newsletter and never miss a story."]) == ["boilerplate"]
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["config"]["training"]["streaming"] is True
+
+
+def test_batches_are_bounded_and_copies_stay_in_their_batch(corpus: Path) -> None:
+    config = streaming_config(corpus, "training.batch_size=128", "training.shuffle_buffer=256")
+    stream = CorpusStream(config)
+    held_out = stream.survey().frame
+    pipeline = build_pipeline(config)
+    model = pipeline.named_steps["model"]
+    sizes: list[int] = []
+    partial_fit = model.partial_fit
+
+    def spy(X: object, y: object, **kwargs: object) -> object:
+        sizes.append(X.shape[0])
+        return partial_fit(X, y, **kwargs)
+
+    model.partial_fit = spy
+    stream.fit(pipeline, progress=False)
+    assert max(sizes) <= 2 * 128, "a batch and its isolated copies, never more"
+    assert sum(sizes) == 2 * N_TRAIN * config.training.epochs
+    assert set(held_out["split"]) == {"test"}, "only held-out rows are kept in memory"
+    assert isinstance(model.class_weight, dict), "balanced weights come from the survey counts"
+
+
+def test_without_declared_splits_articles_are_hashed_whole(corpus: Path) -> None:
+    frame = pd.concat(pd.read_json(p, lines=True) for p in sorted(corpus.glob("*.jsonl")))
+    config = DataConfig(split_column=None)
+    split = stream_splits(frame, config)
+    assert (split.groupby(frame["doc_id"].to_numpy()).nunique() == 1).all()
+    share = split.value_counts(normalize=True)
+    assert 0.7 < share["train"] < 0.9
+    assert (stream_splits(frame, config) == split).all(), "the split is seeded"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "features.0.name=tfidf_words.v1",
+            r"features\.0: tfidf_words\.v1 needs the whole corpus; streaming needs hashing\.v1",
+        ),
+        ("features.2.name=context.v1", r"features\.2: context\.v1 reads the neighbouring units"),
+        ("model.name=logreg.v1", r"model\.name: logreg\.v1 has no partial_fit"),
+        ("evaluation.cv_folds=3", r"evaluation\.cv_folds: cross-validation needs"),
+        ("search.params={model.alpha: [0.001]}", r"search\.params: a search refits"),
+        ("training.batch_size=0", r"training\.batch_size must be >= 1"),
+    ],
+)
+def test_unstreamable_configs_are_refused_naming_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(CONFIG, [override])
+
+
+def test_bad_rows_name_file_and_line_or_are_skipped(tmp_path: Path) -> None:
+    rows = [
+        {"text": f"Unit {i} of the story.", "label": "event", "doc_id": "a", "position": i}
+        for i in range(3)
+    ]
+    rows[1]["label"] = "rumour"
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(CONFIG, [f"data.source=[{path}]", "data.split_column=null"])
+    with pytest.raises(DataError, match=rf"{path}:2: unknown label 'rumour'"):
+        CorpusStream(config).survey()
+    config.data.on_error = "skip"
+    stream = CorpusStream(config)
+    with pytest.raises(DataError):
+        stream.survey()  # one article cannot fill both a train and a test split
+    assert stream.skipped == [
+        f"{path}:2: unknown label 'rumour' (valid: event, opinion, boilerplate)"
+    ]

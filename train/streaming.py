@@ -1,0 +1,260 @@
+"""Streaming training: the train rows are read in shuffled batches and fed to ``partial_fit``.
+
+Peak memory depends on ``training.batch_size`` and ``training.shuffle_buffer``, not on the size of
+the corpus: the corpus goes through a HuggingFace ``IterableDataset`` (``load_dataset(...,
+streaming=True)``), and only the held-out rows (test and dev, small by design) are kept in memory
+for evaluation.
+
+Splits are decided row by row, so that no pass needs the whole corpus: a row takes the split its
+``data.split_column`` declares (``train``/``dev``/``test``); a row without one is placed by a
+seeded hash of its ``doc_id`` (of its text where it has none) against ``data.split_ratios``.
+Hashing the ``doc_id`` sends every unit of an article to the same split, so no article is cut.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasets
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from tqdm.auto import tqdm
+
+from .config import DataConfig, RunConfig, check_training
+from .data import ARTICLE_COLUMNS, SPLITS, LoadedData, isolated, resolve_files
+from .errors import DataError
+from .pipeline import FRAME_COLUMNS
+
+log = logging.getLogger(__name__)
+SURVEY_BATCH = 10_000
+FILTER_BATCH = 1_000
+_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
+# Newer datasets fill the shuffle buffer from up to 10 files read at once, each reader holding a
+# block of its file (~30 MB of JSON), so memory grew with the number of files up to 10: read one
+# file at a time (the order of the files is still shuffled every epoch).
+_ONE_SHARD = (
+    {"max_buffer_input_shards": 1}
+    if "max_buffer_input_shards" in inspect.signature(datasets.IterableDataset.shuffle).parameters
+    else {}
+)
+
+
+def stream_splits(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
+    """The split of each row: declared where valid, else a seeded hash of its article against the ratios."""
+    keys = frame["doc_id"].where(frame["doc_id"].notna(), "unit:" + frame["text"].astype(str))
+    hashed = pd.util.hash_pandas_object(
+        keys.astype(str), index=False, hash_key=f"winnow{config.seed:010d}"[-16:]
+    )
+    share = hashed.to_numpy(dtype=np.uint64) / float(2**64)
+    train_end = config.split_ratios.get("train", 0.0)
+    dev_end = train_end + config.split_ratios.get("dev", 0.0)
+    split = pd.Series(
+        np.where(share < train_end, "train", np.where(share < dev_end, "dev", "test")),
+        index=frame.index,
+    )
+    column = config.split_column
+    if column and column in frame.columns:
+        declared = frame[column].astype(object)
+        split = split.where(~declared.isin(SPLITS), declared)
+    return split
+
+
+@dataclass
+class TrainCounts:
+    """What the survey pass saw of the train rows: units, articles and units per label."""
+
+    rows: int = 0
+    articles: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+
+    def add(self, train: pd.DataFrame) -> None:
+        """Count one batch of train rows; an article is counted at its unit in position 0."""
+        self.rows += len(train)
+        self.articles += int((train["doc_id"].notna() & (train["position"] == 0)).sum())
+        for label, n in train["label"].value_counts().items():
+            self.labels[str(label)] = self.labels.get(str(label), 0) + int(n)
+
+    def balanced_weights(self) -> dict[str, float]:
+        """scikit-learn's ``class_weight="balanced"`` from the counts, as ``partial_fit`` cannot."""
+        return {k: self.rows / (len(self.labels) * n) for k, n in sorted(self.labels.items())}
+
+
+def _units(batch: dict[str, list[Any]], config: DataConfig) -> pd.DataFrame:
+    """One batch as a frame with the pipeline's columns, typed as ``data.check_units`` types them."""
+    frame = pd.DataFrame(batch)
+    for column in (config.text_column, config.label_column):
+        if column not in frame.columns:
+            found = ", ".join(frame.columns)
+            raise DataError(f"{config.source}: missing column '{column}' (found: {found})")
+    frame = frame.rename(columns={config.text_column: "text", config.label_column: "label"})
+    for column in ARTICLE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
+    frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
+    frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
+    return frame
+
+
+def _problems(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
+    """Why each row is unusable ('' where it is fine), worded as ``data.check_units`` words it."""
+    labels = set(config.labels)
+
+    def problem(text: Any, label: Any) -> str:
+        if not isinstance(text, str) or not text.strip():
+            return "empty text"
+        if len(text) > config.max_chars:
+            return f"text of {len(text):,} characters exceeds data.max_chars={config.max_chars:,}"
+        if label not in labels:
+            return f"unknown label {label!r} (valid: {', '.join(config.labels)})"
+        return ""
+
+    found = [problem(t, y) for t, y in zip(frame["text"], frame["label"], strict=True)]
+    return pd.Series(found, index=frame.index, dtype=object)
+
+
+class CorpusStream:
+    """A corpus read as a stream: held-out rows kept in memory, train rows streamed in batches."""
+
+    def __init__(self, config: RunConfig) -> None:
+        check_training(config)
+        self.config = config
+        self.counts = TrainCounts()
+        self.skipped: list[str] = []
+        self._sources: list[str] = []
+
+    def _open(self, sources: list[str]) -> datasets.IterableDataset:
+        """The rows of ``sources`` as one lazily read IterableDataset (one shard per file)."""
+        data = self.config.data
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if data.format == "hub":
+                    parts = [
+                        datasets.load_dataset(s, split="train", streaming=True) for s in sources
+                    ]
+                    return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+                return datasets.load_dataset(
+                    _LOADERS[data.format], data_files=sources, split="train", streaming=True
+                )
+            except Exception as exc:  # datasets wraps reader errors in many types
+                raise DataError(
+                    f"{', '.join(sources)}: cannot stream as {data.format}: {exc}"
+                ) from None
+
+    def survey(self) -> LoadedData:
+        """One pass in file order: check every row, count the train rows, keep the held-out rows."""
+        data = self.config.data
+        files = [] if data.format == "hub" else resolve_files(data.source)
+        self._sources = list(data.source) if data.format == "hub" else [str(f) for f in files]
+        first_line = 2 if data.format == "csv" else 1
+        held_out = []
+        for source in self._sources:
+            line = first_line
+            for batch in self._open([source]).iter(batch_size=SURVEY_BATCH):
+                frame = _units(batch, data)
+                frame["_file"], frame["_line"] = source, np.arange(line, line + len(frame))
+                line += len(frame)
+                kept = self._check_and_count(frame)
+                if len(kept):
+                    held_out.append(kept)
+        for problem in self.skipped:
+            log.warning("skipped %s", problem)
+        if not self.counts.rows or not held_out:
+            raise DataError(f"{data.source}: the train or test split is empty")
+        return LoadedData(pd.concat(held_out, ignore_index=True), files, self.skipped)
+
+    def _check_and_count(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Refuse or skip bad rows, count the train rows and return the held-out ones."""
+        problems = _problems(frame, self.config.data)
+        bad = problems != ""
+        if bad.any():
+            found = [
+                f"{f}:{n}: {p}"
+                for f, n, p in zip(frame["_file"], frame["_line"], problems, strict=True)
+                if p
+            ]
+            if self.config.data.on_error == "raise":
+                raise DataError(
+                    found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+                )
+            self.skipped.extend(found)
+        frame = frame.loc[~bad]
+        is_train = stream_splits(frame, self.config.data) == "train"
+        self.counts.add(frame.loc[is_train])
+        return frame.loc[~is_train]
+
+    def _keep(self, batch: dict[str, list[Any]]) -> list[bool]:
+        frame = _units(batch, self.config.data)
+        keep = (stream_splits(frame, self.config.data) == "train") & (
+            _problems(frame, self.config.data) == ""
+        )
+        return keep.tolist()
+
+    def train_rows(self) -> datasets.IterableDataset:
+        """The usable train rows of every source, shuffled through a buffer where one is set."""
+        if not self._sources:
+            raise RuntimeError("survey() the corpus before streaming its train rows")
+        training = self.config.training
+        rows = self._open(self._sources).filter(self._keep, batched=True, batch_size=FILTER_BATCH)
+        if training.shuffle_buffer:
+            rows = rows.shuffle(
+                seed=self.config.data.seed, buffer_size=training.shuffle_buffer, **_ONE_SHARD
+            )
+        return rows
+
+    def batches(self, rows: datasets.IterableDataset, epoch: int) -> Iterator[pd.DataFrame]:
+        """The train rows of one epoch in frames of at most ``training.batch_size`` units."""
+        rows.set_epoch(epoch)
+        for batch in rows.iter(batch_size=self.config.training.batch_size):
+            yield _units(batch, self.config.data)
+
+    def fit(self, pipeline: Pipeline, progress: bool = True) -> Pipeline:
+        """Fit the featurizers on the first batch, then ``partial_fit`` the model batch by batch."""
+        training = self.config.training
+        features, model = pipeline.named_steps["features"], pipeline.named_steps["model"]
+        if model.get_params().get("class_weight") == "balanced":
+            model.set_params(class_weight=self.counts.balanced_weights())
+        classes = np.array(sorted(self.counts.labels))
+        rows = self.train_rows()
+        bar = tqdm(
+            total=self.counts.rows * training.epochs,
+            unit="rows",
+            unit_scale=True,
+            desc="streaming",
+            disable=not progress,
+            file=sys.stderr,
+            leave=False,
+        )
+        began, fitted = time.perf_counter(), False
+        for epoch in range(training.epochs):
+            for frame in self.batches(rows, epoch):
+                units, labels = frame[FRAME_COLUMNS], frame["label"]
+                if training.isolated_copies:
+                    units = pd.concat([units, isolated(units)], ignore_index=True)
+                    labels = pd.concat([labels, labels], ignore_index=True)
+                if not fitted:
+                    features.fit(units, labels)
+                    fitted = True
+                model.partial_fit(features.transform(units), labels.to_numpy(), classes=classes)
+                bar.update(len(frame))
+        bar.close()
+        rate = self.counts.rows * training.epochs / max(time.perf_counter() - began, 1e-9)
+        tqdm.write(
+            f"[winnow] streamed {self.counts.rows:,} units x {training.epochs} epochs "
+            f"at {rate:,.0f} units/s",
+            file=sys.stderr,
+        )
+        return pipeline
+
+    def train_metrics(self) -> dict[str, int]:
+        """The training-set sizes a run reports, from the survey instead of an in-memory frame."""
+        return {"n_train": self.counts.rows, "n_train_articles": self.counts.articles}
