@@ -23,7 +23,9 @@ from .errors import WinnowError
 from .inference import Classifier
 
 RECORD_SUFFIXES = {".jsonl": "json", ".parquet": "parquet"}
-CHUNK_SIZE = 10_000
+# Records per map() call and per process: each call starts its worker processes anew, so a
+# chunk must be large enough to repay that start-up.
+CHUNK_SIZE = 20_000
 
 
 def merge_passages(text: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -126,8 +128,9 @@ def record_segments(
         desc=str(path),
     )
     try:
-        for start in range(min(skip, len(ds)), len(ds), CHUNK_SIZE):
-            chunk = ds.select(range(start, min(start + CHUNK_SIZE, len(ds))))
+        size = CHUNK_SIZE * num_proc
+        for start in range(min(skip, len(ds)), len(ds), size):
+            chunk = ds.select(range(start, min(start + size, len(ds))))
             labelled = chunk.map(
                 labeller,
                 batched=True,
