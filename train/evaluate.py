@@ -17,10 +17,10 @@ from sklearn.metrics import (
 )
 
 
-def expected_calibration_error(
+def calibration_bins(
     y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10
-) -> float:
-    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
+) -> list[dict[str, float]]:
+    """Mean confidence, accuracy and share of units in each non-empty equal-width confidence bin."""
     proba = np.asarray(proba, dtype=float)
     confidence = proba.max(axis=1)
     predicted = np.asarray(labels)[proba.argmax(axis=1)]
@@ -28,12 +28,31 @@ def expected_calibration_error(
     edges = np.linspace(0.0, 1.0, bins + 1)
     # Bins are (lo, hi]; a confidence of exactly 0 joins the first bin.
     which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
-    error = 0.0
+    out = []
     for b in range(bins):
         mask = which == b
         if mask.any():
-            error += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
-    return float(error)
+            out.append(
+                {
+                    "confidence": float(confidence[mask].mean()),
+                    "accuracy": float(correct[mask].mean()),
+                    "count": int(mask.sum()),
+                    "share": float(mask.mean()),
+                }
+            )
+    return out
+
+
+def expected_calibration_error(
+    y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10
+) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
+    return float(
+        sum(
+            b["share"] * abs(b["confidence"] - b["accuracy"])
+            for b in calibration_bins(y_true, proba, labels, bins)
+        )
+    )
 
 
 def bootstrap_macro_f1(

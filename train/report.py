@@ -16,6 +16,8 @@ import numpy as np
 import yaml
 from sklearn.metrics import precision_recall_curve
 
+from .evaluate import calibration_bins
+
 COLOURS = {"event": "#2f6db5", "opinion": "#d9822b", "boilerplate": "#8a8a8a"}
 
 STYLE = """
@@ -65,18 +67,10 @@ def confusion_figure(confusion: Sequence[Sequence[int]], labels: Sequence[str], 
 
 def reliability_figure(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str]) -> str:
     """Accuracy against confidence in ten bins: a calibrated model follows the diagonal."""
-    proba = np.asarray(proba)
-    confidence = proba.max(axis=1)
-    correct = np.asarray(labels)[proba.argmax(axis=1)] == np.asarray(y_true)
-    edges = np.linspace(0, 1, 11)
-    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, 9)
-    centres, accuracy, counts = [], [], []
-    for b in range(10):
-        mask = which == b
-        if mask.any():
-            centres.append(confidence[mask].mean())
-            accuracy.append(correct[mask].mean())
-            counts.append(int(mask.sum()))
+    bins = calibration_bins(y_true, proba, labels)
+    centres = [b["confidence"] for b in bins]
+    accuracy = [b["accuracy"] for b in bins]
+    counts = [b["count"] for b in bins]
     fig, ax = plt.subplots(figsize=(4.6, 4))
     ax.plot([0, 1], [0, 1], linestyle="--", color="#999", label="perfect calibration")
     ax.plot(centres, accuracy, marker="o", color="#2f6db5", label="model")
