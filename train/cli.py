@@ -204,13 +204,19 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
 
 def _html_page(model: Any, args: argparse.Namespace) -> str:
     from .highlight import render_page
-    from .predict import article_segments, read_article
+    from .predict import article_segments, load_records, read_article, record_segments
 
     documents = []
     for source in args.inputs:
         if _is_record_file(source):
-            segments = list(
-                _labelled_inputs(model, argparse.Namespace(**{**vars(args), "inputs": [source]}), 0)
+            path = Path(source)
+            segments = record_segments(
+                model,
+                path,
+                load_records(path),
+                num_proc=args.num_proc,
+                min_confidence=args.min_confidence,
+                progress=not args.quiet,
             )
             text, shifted, cursor = [], [], 0
             for seg in segments:
@@ -254,10 +260,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import format_groups, format_metrics, score, score_groups
     from .inference import load_model
+    from .pipeline import FRAME_COLUMNS
 
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     frame = read_labelled_jsonl(args.data, model.labels)
-    proba = model.proba_frame(frame[["text", "doc_id", "position", "doc_len"]])
+    proba = model.proba_frame(frame[FRAME_COLUMNS])
     groups = frame["doc_id"].tolist() if frame["doc_id"].notna().any() else None
     metrics = score(frame["label"], proba, model.labels, groups=groups)
     for column in ("source", "domain", "genre"):

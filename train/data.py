@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import datasets
 import numpy as np
@@ -135,9 +136,8 @@ def _with_origin(frame: pd.DataFrame, source: str, first_line: int) -> pd.DataFr
     return frame
 
 
-def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, list[str]]:
-    """Rename the configured columns, then refuse (or skip) rows with missing or bad values."""
-    where = frame["_file"].iloc[0] if len(frame) else ", ".join(config.source)
+def standard_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> pd.DataFrame:
+    """Rename the configured text and label columns and give every frame typed article columns."""
     for column in (config.text_column, config.label_column):
         if column not in frame.columns:
             found = ", ".join(c for c in frame.columns if not c.startswith("_"))
@@ -146,21 +146,33 @@ def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, 
     for column in ARTICLE_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
+    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
+    frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
+    frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
+    return frame
+
+
+def unit_problem(text: Any, label: Any, config: DataConfig) -> str:
+    """Why a unit is unusable, or '' where it is fine."""
+    if not isinstance(text, str) or not text.strip():
+        return "empty text"
+    if len(text) > config.max_chars:
+        return f"text of {len(text):,} characters exceeds data.max_chars={config.max_chars:,}"
+    if label not in config.labels:
+        return f"unknown label {label!r} (valid: {', '.join(config.labels)})"
+    return ""
+
+
+def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, list[str]]:
+    """Rename the configured columns, then refuse (or skip) rows with missing or bad values."""
+    where = frame["_file"].iloc[0] if len(frame) else ", ".join(config.source)
+    frame = standard_columns(frame, config, where)
     problems: list[str] = []
     bad = np.zeros(len(frame), dtype=bool)
-    labels = set(config.labels)
     for i, (text, label, source, line) in enumerate(
-        zip(frame["text"], frame["label"], frame["_file"], frame["_line"], strict=False)
+        zip(frame["text"], frame["label"], frame["_file"], frame["_line"], strict=True)
     ):
-        problem = ""
-        if not isinstance(text, str) or not text.strip():
-            problem = "empty text"
-        elif len(text) > config.max_chars:
-            problem = (
-                f"text of {len(text):,} characters exceeds data.max_chars={config.max_chars:,}"
-            )
-        elif label not in labels:
-            problem = f"unknown label {label!r} (valid: {', '.join(config.labels)})"
+        problem = unit_problem(text, label, config)
         if problem:
             bad[i] = True
             problems.append(f"{source}:{line}: {problem}")
@@ -170,9 +182,6 @@ def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, 
     frame = frame.loc[~bad].reset_index(drop=True)
     if frame.empty:
         raise DataError(f"{where}: no usable units")
-    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
-    frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
-    frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
     return frame, problems
 
 

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import yaml
 from joblib import Parallel, delayed
-from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from .config import RunConfig
@@ -173,12 +172,11 @@ def _fit_and_score_fold(
 
 def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[str, Any]:
     """Mean and standard deviation of each metric over ``folds`` folds that never cut an article."""
-    groups = train["doc_id"].where(train["doc_id"].notna(), "__unit_" + train.index.astype(str))
-    splitter = GroupKFold(n_splits=folds)
-    jobs = (
-        delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b])
-        for a, b in splitter.split(train, groups=groups)
-    )
+    try:
+        splits = article_folds(train["doc_id"].reset_index(drop=True), folds, copies=False)
+    except ValueError as exc:
+        raise DataError(f"evaluation.cv_folds: {exc}") from None
+    jobs = (delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits)
     results = Parallel(n_jobs=min(folds, os.cpu_count() or 1))(jobs)
     values: dict[str, list[float]] = {}
     for r in results:

@@ -29,7 +29,7 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from .config import DataConfig, RunConfig, check_training
-from .data import ARTICLE_COLUMNS, SPLITS, LoadedData, isolated, resolve_files
+from .data import SPLITS, LoadedData, isolated, resolve_files, standard_columns, unit_problem
 from .errors import DataError
 from .pipeline import FRAME_COLUMNS
 
@@ -88,36 +88,13 @@ class TrainCounts:
 
 
 def _units(batch: dict[str, list[Any]], config: DataConfig) -> pd.DataFrame:
-    """One batch as a frame with the pipeline's columns, typed as ``data.check_units`` types them."""
-    frame = pd.DataFrame(batch)
-    for column in (config.text_column, config.label_column):
-        if column not in frame.columns:
-            found = ", ".join(frame.columns)
-            raise DataError(f"{config.source}: missing column '{column}' (found: {found})")
-    frame = frame.rename(columns={config.text_column: "text", config.label_column: "label"})
-    for column in ARTICLE_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = None
-    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
-    frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
-    frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
-    return frame
+    """One batch as a frame with the pipeline's columns, typed as ``data.load_units`` types them."""
+    return standard_columns(pd.DataFrame(batch), config, ", ".join(config.source))
 
 
 def _problems(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
-    """Why each row is unusable ('' where it is fine), worded as ``data.check_units`` words it."""
-    labels = set(config.labels)
-
-    def problem(text: Any, label: Any) -> str:
-        if not isinstance(text, str) or not text.strip():
-            return "empty text"
-        if len(text) > config.max_chars:
-            return f"text of {len(text):,} characters exceeds data.max_chars={config.max_chars:,}"
-        if label not in labels:
-            return f"unknown label {label!r} (valid: {', '.join(config.labels)})"
-        return ""
-
-    found = [problem(t, y) for t, y in zip(frame["text"], frame["label"], strict=True)]
+    """Why each row is unusable ('' where it is fine), as ``data.load_units`` words it."""
+    found = [unit_problem(t, y, config) for t, y in zip(frame["text"], frame["label"], strict=True)]
     return pd.Series(found, index=frame.index, dtype=object)
 
 
