@@ -14,11 +14,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from train import load_model
-from train.config import load_config
-from train.data import read_labelled_jsonl
-from train.evaluate import score, score_groups
-from train.runner import run
+from winnow import load_model
+from winnow.config import load_config
+from winnow.data.load import read_labelled_jsonl
+from winnow.evaluate.metrics import score, score_groups
+from winnow.fit.run import run
 
 FRAME = ["text", "doc_id", "position", "doc_len"]
 

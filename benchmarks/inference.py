@@ -27,8 +27,8 @@ FAST = ["evaluation.cv_folds=0", "evaluation.bootstrap=0", "evaluation.extra_set
 
 def measure(package: Path, records: Path, procs: int) -> dict[str, float]:
     """One process: load the package, label every record, report times and peak memory."""
-    from train import load_model
-    from train.predict import load_records, record_segments
+    from winnow import load_model
+    from winnow.inference.predict import load_records, record_segments
 
     began = time.perf_counter()
     model = load_model(package)
@@ -48,8 +48,8 @@ def measure(package: Path, records: Path, procs: int) -> dict[str, float]:
 
 def sentences(n: int) -> list[str]:
     """Lone units from the corpus test split and the challenge set, cycled to ``n``."""
-    from train.config import load_config
-    from train.data import assign_splits, load_units
+    from winnow.config import load_config
+    from winnow.data.load import assign_splits, load_units
 
     data = load_config("configs/default.yaml").data
     frame = load_units(data).frame
@@ -91,8 +91,8 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure, args.records, args.procs)))
         return
-    from train.config import load_config
-    from train.runner import run
+    from winnow.config import load_config
+    from winnow.fit.run import run
 
     configs = args.configs or sorted(Path("configs").glob("*.yaml"))
     print(f"{args.n:,} lone sentences; medians of {args.repeats} runs, each in a fresh process")

@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from train.config import load_config
-from train.runner import RunResult, run
+from winnow.config import load_config
+from winnow.fit.run import RunResult, run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from train.cli import main
-from train.config import load_config
-from train.errors import ConfigError
-from train.pipeline import build_pipeline, resolve_params
+from winnow.cli import main
+from winnow.config import load_config
+from winnow.errors import ConfigError
+from winnow.fit.pipeline import build_pipeline, resolve_params
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from train.config import DataConfig
-from train.data import assign_splits, load_units
-from train.errors import DataError
+from winnow.config import DataConfig
+from winnow.data.load import assign_splits, load_units
+from winnow.errors import DataError
 
 
 def jsonl(path: Path, rows: list[dict]) -> Path:
@@ -149,7 +148,7 @@ def test_skipped_rows_are_a_counted_warning(
 def test_cli_data_errors_are_one_line_with_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from train.cli import main
+    from winnow.cli import main
 
     path = jsonl(tmp_path / "a.jsonl", [*rows(3), {"text": "x", "label": "gossip"}])
     cfg = tmp_path / "c.yaml"

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from train.cli import main
+from winnow.cli import main
 
 
 def test_shipped_corpus_passes_and_meets_its_targets(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from train.config import load_config
-from train.runner import run
+from winnow.config import load_config
+from winnow.fit.run import run
 
 SMALL = [
     "data.source=[data/corpus/r2_wire_briefs.jsonl, data/corpus/r3_headlines.jsonl, data/corpus/r4_long_news.jsonl]",

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from train import load_model
-from train.cli import main
-from train.runner import RunResult
+from winnow import load_model
+from winnow.cli import main
+from winnow.fit.run import RunResult
 
 ARTICLE = Path("examples/article.txt")
 

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from train.evaluate import (
+from winnow.evaluate.metrics import (
     bootstrap_macro_f1,
     coverage_at,
     expected_calibration_error,

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from train import load_model
-from train.cli import main
+from winnow import load_model
+from winnow.cli import main
 
 MODEL = load_model("models/default")
 
@@ -83,5 +82,5 @@ def test_a_fifty_megabyte_article(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_batches_score_exactly_like_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     text = Path("examples/article.txt").read_text("utf-8") * 3
     whole = MODEL.label_article(text)
-    monkeypatch.setattr("train.inference.BATCH_SIZE", 4)
+    monkeypatch.setattr("winnow.inference.classifier.BATCH_SIZE", 4)
     assert MODEL.label_article(text) == whole

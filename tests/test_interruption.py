@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from train.package import verify_package
+from winnow.package.store import verify_package
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--set", "evaluation.cv_folds=0", "--set", "evaluation.bootstrap=0", "--quiet"]

@@ -7,13 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from train import load_model
-from train.cli import main
-from train.errors import PackageError
-from train.inference import TRUSTED_TYPES
-from train.package import save_package
-from train.runner import RunResult
+from winnow import load_model
+from winnow.cli import main
+from winnow.errors import PackageError
+from winnow.fit.run import RunResult
+from winnow.inference.classifier import TRUSTED_TYPES
+from winnow.package.store import save_package
 
 PACKAGE_FILES = {
     "model.skops",
@@ -65,10 +64,10 @@ def test_any_tampered_byte_is_refused_naming_the_file(
 
 
 def test_untrusted_types_are_refused(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    without_context = [t for t in TRUSTED_TYPES if t != "train.features.ContextFeatures"]
-    monkeypatch.setattr("train.inference.TRUSTED_TYPES", without_context)
+    without_context = [t for t in TRUSTED_TYPES if t != "winnow.features.context.ContextFeatures"]
+    monkeypatch.setattr("winnow.inference.classifier.TRUSTED_TYPES", without_context)
     with pytest.raises(
-        PackageError, match=r"refusing untrusted types: train\.features\.ContextFeatures"
+        PackageError, match=r"refusing untrusted types: winnow\.features\.context\.ContextFeatures"
     ):
         load_model(package)
 
@@ -91,7 +90,7 @@ def test_a_failed_write_leaves_the_previous_package_untouched(
     def explode(*args: object, **kwargs: object) -> bytes:
         raise OSError("disk full")
 
-    monkeypatch.setattr("train.package.sio.dumps", explode)
+    monkeypatch.setattr("winnow.package.store.sio.dumps", explode)
     with pytest.raises(OSError, match="disk full"):
         save_package(model.pipeline, package, {"name": "x", "version": "0"}, {})
     assert {p.name: p.read_bytes() for p in package.iterdir()} == before
@@ -109,7 +108,7 @@ def test_rewriting_a_package_replaces_it_whole(package: Path) -> None:
 def _saved_with_sklearn(
     version: str, pipeline: object, out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    from train import package
+    from winnow.package import store as package
 
     versions = {**package.library_versions(), "scikit-learn": version}
     monkeypatch.setattr(package, "library_versions", lambda: versions)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from train import load_model
-from train.cli import main
-from train.predict import merge_passages
+from winnow import load_model
+from winnow.cli import main
+from winnow.inference.predict import merge_passages
 
 MODEL = "models/default"
 ARTICLE = Path("examples/article.txt")

@@ -8,11 +8,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
-from train import load_model
-from train.cli import main
-from train.package import save_package
-from train.runner import RunResult
+from winnow import load_model
+from winnow.cli import main
+from winnow.fit.run import RunResult
+from winnow.package.store import save_package
 
 
 class _Collect(HTMLParser):

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from joblib.parallel import get_active_backend
+from winnow import load_model
+from winnow.config import ParallelConfig, RunConfig, load_config
+from winnow.data.load import article_folds
+from winnow.errors import ConfigError
+from winnow.fit.pipeline import build_pipeline, resolve_params
+from winnow.fit.run import run
+from winnow.fit.search import joblib_backend, search_params
 
 from benchmarks.scale.corpus import build
-from train import load_model
-from train.config import ParallelConfig, RunConfig, load_config
-from train.data import article_folds
-from train.errors import ConfigError
-from train.pipeline import build_pipeline, resolve_params
-from train.runner import run
-from train.search import joblib_backend, search_params
 
 GRID = "search.params={model.alpha: [0.0001, 0.001], features.0.ngram_range: [[1, 1], [1, 2]]}"
 

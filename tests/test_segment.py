@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from train.segment import split_units
+from winnow.inference.segment import split_units
 
 
 def texts(article: str) -> list[str]:

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from train import load_model
-from train.serve import make_server
+from winnow import load_model
+from winnow.serve import make_server
 
 
 @pytest.fixture(scope="module")

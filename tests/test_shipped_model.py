@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import skops.io as sio
-
-from train import load_model
-from train.config import load_config
-from train.data import fingerprint, load_units, resolve_files
-from train.evaluate import score
-from train.inference import TRUSTED_TYPES
-from train.pipeline import FRAME_COLUMNS, resolve_params
+from winnow import load_model
+from winnow.config import load_config
+from winnow.data.load import fingerprint, load_units, resolve_files
+from winnow.evaluate.metrics import score
+from winnow.fit.pipeline import FRAME_COLUMNS, resolve_params
+from winnow.inference.classifier import TRUSTED_TYPES
 
 SHIPPED = Path("models/default")
 
@@ -32,10 +31,10 @@ def test_loads_with_exactly_the_trusted_list() -> None:
     assert found == {
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
-        "train.features.CompactTfidfVectorizer",
-        "train.features.ContextFeatures",
-        "train.features.CueLexiconFeatures",
-        "train.features.PositionFeatures",
+        "winnow.features.text.CompactTfidfVectorizer",
+        "winnow.features.context.ContextFeatures",
+        "winnow.features.cues.CueLexiconFeatures",
+        "winnow.features.context.PositionFeatures",
     }
     assert found <= set(TRUSTED_TYPES)
     assert load_model(SHIPPED).labels == ["boilerplate", "event", "opinion"]

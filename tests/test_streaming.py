@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from winnow import load_model
+from winnow.config import DataConfig, RunConfig, load_config
+from winnow.errors import ConfigError, DataError
+from winnow.fit.pipeline import build_pipeline, resolve_params
+from winnow.fit.run import run
+from winnow.fit.stream import CorpusStream, stream_splits
 
 from benchmarks.scale.corpus import build
-from train import load_model
-from train.config import DataConfig, RunConfig, load_config
-from train.errors import ConfigError, DataError
-from train.pipeline import build_pipeline, resolve_params
-from train.runner import run
-from train.streaming import CorpusStream, stream_splits
 
 CONFIG = Path("configs/streaming_sgd.yaml")
 N_TRAIN = 2000
@@ -45,7 +45,7 @@ def test_streaming_run_trains_predicts_and_never_loads_the_whole_corpus(
     def refuse(*args: object) -> None:
         raise AssertionError("streaming must not load the corpus into memory")
 
-    monkeypatch.setattr("train.runner.load_units", refuse)
+    monkeypatch.setattr("winnow.fit.run.load_units", refuse)
     result = run(streaming_config(corpus), output=tmp_path / "m", progress=False)
     assert result.metrics["n_train"] == N_TRAIN
     assert result.metrics["n_train_articles"] > 50
@@ -92,7 +92,7 @@ def test_without_declared_splits_articles_are_hashed_whole(corpus: Path) -> None
     [
         (
             "features.0.name=tfidf_words.v1",
-            r"features\.0: tfidf_words\.v1 needs the whole corpus; streaming needs hashing\.v1",
+            r"features\.0: tfidf_words\.v1 needs the whole corpus; streaming needs cues\.v1, hashing\.v1",
         ),
         ("features.2.name=context.v1", r"features\.2: context\.v1 reads the neighbouring units"),
         ("model.name=logreg.v1", r"model\.name: logreg\.v1 has no partial_fit"),
@@ -103,7 +103,7 @@ def test_without_declared_splits_articles_are_hashed_whole(corpus: Path) -> None
 )
 def test_unstreamable_configs_are_refused_naming_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        load_config(CONFIG, [override])
+        CorpusStream(load_config(CONFIG, [override]))
 
 
 def test_bad_rows_name_file_and_line_or_are_skipped(tmp_path: Path) -> None:

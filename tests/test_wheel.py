@@ -9,7 +9,7 @@ import venv
 import zipfile
 from pathlib import Path
 
-from train.cli import main
+from winnow.cli import main
 
 
 def test_wheel_installs_in_a_fresh_venv_and_labels(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __version__
 from .config import load_config
-from .data import read_labelled_jsonl
+from .data.load import read_labelled_jsonl
 from .errors import WinnowError
 
 EXIT_USAGE = 2
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .runner import run
+    from .fit.run import run
 
     config = load_config(args.config, args.overrides)
     result = run(config, output=args.output, progress=not args.quiet)
@@ -171,14 +171,14 @@ def _check_predict_args(args: argparse.Namespace) -> None:
 
 
 def _is_record_file(source: str) -> bool:
-    from .predict import RECORD_SUFFIXES
+    from .inference.predict import RECORD_SUFFIXES
 
     return source != "-" and Path(source).suffix in RECORD_SUFFIXES
 
 
 def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterator[dict[str, Any]]:
     """Every output segment of every input in order, after the first ``skip``."""
-    from .predict import article_segments, load_records, read_article, record_segments
+    from .inference.predict import article_segments, load_records, read_article, record_segments
 
     for source in args.inputs:
         if _is_record_file(source):
@@ -203,8 +203,8 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
 
 
 def _html_page(model: Any, args: argparse.Namespace) -> str:
-    from .highlight import render_page
-    from .predict import article_segments, load_records, read_article, record_segments
+    from .inference.highlight import render_page
+    from .inference.predict import article_segments, load_records, read_article, record_segments
 
     documents = []
     for source in args.inputs:
@@ -237,9 +237,9 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .inference import load_model
-    from .package import write_atomic
-    from .predict import LineWriter, count_complete_lines, format_line
+    from .inference.classifier import load_model
+    from .inference.predict import LineWriter, count_complete_lines, format_line
+    from .package.store import write_atomic
 
     _check_predict_args(args)
     model = load_model(args.model, allow_pickle=args.allow_pickle)
@@ -258,9 +258,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import format_groups, format_metrics, score, score_groups
-    from .inference import load_model
-    from .pipeline import FRAME_COLUMNS
+    from .evaluate.metrics import format_groups, format_metrics, score, score_groups
+    from .fit.pipeline import FRAME_COLUMNS
+    from .inference.classifier import load_model
 
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     frame = read_labelled_jsonl(args.data, model.labels)
@@ -281,7 +281,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .evaluate.compare import compare
 
     if len(args.runs) < 2:
         raise WinnowError("compare needs at least two runs")
@@ -291,7 +291,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .inference import load_model
+    from .inference.classifier import load_model
     from .serve import make_server
 
     model = load_model(args.model, allow_pickle=args.allow_pickle)
@@ -307,14 +307,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from .wheel import build_wheel
+    from .package.wheel import build_wheel
 
     print(build_wheel(args.model, args.output))
     return 0
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    from .datacheck import check_corpus
+    from .data.check import check_corpus
 
     config = load_config(args.config, args.overrides)
     report = check_corpus(config)

@@ -58,13 +58,6 @@ class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-# Featurizers that learn nothing from the corpus as a whole and read one unit at a time, and
-# models with ``partial_fit``: what streaming training can use. cues.v1 fits a MaxAbsScaler, but
-# its inputs are already rates in [0, 1], so fitting it on the first batch loses nothing.
-STREAMABLE_FEATURIZERS = ("hashing.v1", "cues.v1", "position.v1", "style.v1")
-INCREMENTAL_MODELS = ("sgd.v1", "complement_nb.v1")
-
-
 @dataclass
 class TrainingConfig:
     """How the training set is presented to the pipeline: in memory, or streamed in batches."""
@@ -343,7 +336,8 @@ def _check_values(config: RunConfig, path: Path) -> None:
 
 
 def check_training(config: RunConfig) -> None:
-    """Streaming needs featurizers that fit nothing on the corpus and a model with partial_fit."""
+    """Values of the training section that type-check but cannot work (featurizers and models are
+    checked against the registry when the pipeline is built)."""
     training = config.training
     for key in ("epochs", "batch_size"):
         if getattr(training, key) < 1:
@@ -352,22 +346,6 @@ def check_training(config: RunConfig) -> None:
         raise ConfigError("training.shuffle_buffer must be >= 0 (0: no shuffling)")
     if not training.streaming:
         return
-    for i, feature in enumerate(config.features):
-        if feature.name not in STREAMABLE_FEATURIZERS:
-            why = (
-                "reads the neighbouring units of its article, which a shuffled stream separates"
-                if feature.name.startswith("context.")
-                else "needs the whole corpus"
-            )
-            raise ConfigError(
-                f"features.{i}: {feature.name} {why}; streaming needs "
-                f"{', '.join(STREAMABLE_FEATURIZERS)} (or set training.streaming: false)"
-            )
-    if config.model.name not in INCREMENTAL_MODELS:
-        raise ConfigError(
-            f"model.name: {config.model.name} has no partial_fit; streaming needs "
-            f"{' or '.join(INCREMENTAL_MODELS)} (or set training.streaming: false)"
-        )
     if config.evaluation.cv_folds:
         raise ConfigError(
             "evaluation.cv_folds: cross-validation needs the training set in memory; "

@@ -5,10 +5,32 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .config import coerce, suggest
 from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the rest of the code needs to know about one registered builder.
+
+    ``trusted_types`` are the classes outside skops' defaults that a fitted object of this builder
+    may contain: the loader trusts exactly their union. ``streamable`` says it learns nothing from
+    the corpus as a whole and reads one unit at a time (featurizers), or has ``partial_fit``
+    (models), so streaming training can use it.
+    """
+
+    name: str
+    builder: Callable[..., Any]
+    trusted_types: tuple[str, ...] = ()
+    streamable: bool = False
+
+    @property
+    def step(self) -> str:
+        """The name's stem, used in pipeline step names: ``"cues.v1"`` -> ``"cues"``."""
+        return self.name.split(".")[0]
 
 
 class Registry:
@@ -16,31 +38,42 @@ class Registry:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self._builders: dict[str, Callable[..., Any]] = {}
+        self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator that registers a builder under ``name``."""
+    def register(
+        self, name: str, trusted_types: tuple[str, ...] = (), streamable: bool = False
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator that registers a builder under ``name`` with its metadata."""
 
         def add(builder: Callable[..., Any]) -> Callable[..., Any]:
-            if name in self._builders:
+            if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._builders[name] = builder
+            self._entries[name] = Entry(name, builder, tuple(trusted_types), streamable)
             return builder
 
         return add
 
     @property
     def names(self) -> list[str]:
-        return sorted(self._builders)
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        """Every registration, sorted by name."""
+        return [self._entries[n] for n in self.names]
+
+    def entry(self, name: str, key: str) -> Entry:
+        """The registration called ``name``; an unknown name lists the valid ones."""
+        self.get(name, key)
+        return self._entries[name]
 
     def get(self, name: str, key: str) -> Callable[..., Any]:
         """The builder called ``name``; an unknown name lists the valid ones."""
-        if name not in self._builders:
+        if name not in self._entries:
             raise ConfigError(
                 f"{key}: unknown {self.kind} '{name}'{suggest(name, self.names)}; "
                 f"valid names: {', '.join(self.names)}"
             )
-        return self._builders[name]
+        return self._entries[name].builder
 
     def resolve(self, name: str, params: dict[str, Any], key: str) -> dict[str, Any]:
         """Check ``params`` against the builder's signature and return them with every default filled in."""
@@ -68,10 +101,20 @@ class Registry:
         """Validate the arguments and call the builder; bad values become a ``ConfigError`` naming the key."""
         resolved = self.resolve(name, params, key)
         try:
-            return self._builders[name](**resolved)
+            return self._entries[name].builder(**resolved)
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from None
 
 
 featurizers = Registry("featurizer")
 models = Registry("model")
+
+
+def trusted_types() -> list[str]:
+    """The union of every registered builder's trusted types: what a package may contain."""
+    from . import estimators, features  # noqa: F401  (importing them fills the registries)
+
+    found = {
+        t for registry in (featurizers, models) for e in registry.entries() for t in e.trusted_types
+    }
+    return sorted(found)

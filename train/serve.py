@@ -13,7 +13,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .inference import Classifier
+from .inference.classifier import Classifier
 
 log = logging.getLogger(__name__)
 

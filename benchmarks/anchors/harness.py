@@ -14,9 +14,8 @@ from typing import Any
 
 import pandas as pd
 from sklearn.metrics import f1_score
-
-from train.config import load_config
-from train.data import assign_splits, load_units, read_labelled_jsonl
+from winnow.config import load_config
+from winnow.data.load import assign_splits, load_units, read_labelled_jsonl
 
 from .systems import Model, System
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pandas as pd
-
-from train import load_model
-from train.config import load_config
-from train.pipeline import FRAME_COLUMNS
-from train.runner import run
+from winnow import load_model
+from winnow.config import load_config
+from winnow.fit.pipeline import FRAME_COLUMNS
+from winnow.fit.run import run
 
 
 class Model(Protocol):
@@ -61,7 +60,7 @@ class WinnowModel:
 
 
 class WinnowSystem:
-    """One shipped config trained by ``train.runner.run``, which reads the corpus itself."""
+    """One shipped config trained by ``winnow.fit.run.run``, which reads the corpus itself."""
 
     def __init__(self, config: Path, overrides: Sequence[str] = ()) -> None:
         self.config = Path(config)

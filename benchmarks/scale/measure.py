@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from train.config import load_config
-from train.runner import run
+from winnow.config import load_config
+from winnow.fit.run import run
 
 
 def rss_mb() -> float:

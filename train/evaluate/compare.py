@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import PackageError
-from .evaluate import mcnemar, paired_bootstrap
-from .package import verify_package
+from ..errors import PackageError
+from ..package.store import verify_package
+from .metrics import mcnemar, paired_bootstrap
 
 ROWS = ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece")
 

@@ -28,9 +28,10 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from .config import DataConfig, RunConfig, check_training
-from .data import SPLITS, LoadedData, isolated, resolve_files, standard_columns, unit_problem
-from .errors import DataError
+from ..config import DataConfig, RunConfig, check_training
+from ..data.load import SPLITS, LoadedData, isolated, resolve_files, standard_columns, unit_problem
+from ..errors import ConfigError, DataError
+from ..registry import featurizers, models
 from .pipeline import FRAME_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,37 @@ def _problems(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
     return pd.Series(found, index=frame.index, dtype=object)
 
 
+def check_streamable(config: RunConfig) -> None:
+    """Streaming needs featurizers that fit nothing on the corpus as a whole and a model with
+    ``partial_fit``: what the registry marks ``streamable``."""
+    check_training(config)
+    if not config.training.streaming:
+        return
+    usable = [e.name for e in featurizers.entries() if e.streamable]
+    for i, feature in enumerate(config.features):
+        if not featurizers.entry(feature.name, f"features.{i}").streamable:
+            why = (
+                "reads the neighbouring units of its article, which a shuffled stream separates"
+                if feature.name.startswith("context.")
+                else "needs the whole corpus"
+            )
+            raise ConfigError(
+                f"features.{i}: {feature.name} {why}; streaming needs "
+                f"{', '.join(usable)} (or set training.streaming: false)"
+            )
+    if not models.entry(config.model.name, "model.name").streamable:
+        incremental = [e.name for e in models.entries() if e.streamable]
+        raise ConfigError(
+            f"model.name: {config.model.name} has no partial_fit; streaming needs "
+            f"{' or '.join(incremental)} (or set training.streaming: false)"
+        )
+
+
 class CorpusStream:
     """A corpus read as a stream: held-out rows kept in memory, train rows streamed in batches."""
 
     def __init__(self, config: RunConfig) -> None:
-        check_training(config)
+        check_streamable(config)
         self.config = config
         self.counts = TrainCounts()
         self.skipped: list[str] = []

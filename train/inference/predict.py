@@ -18,9 +18,9 @@ import datasets
 import numpy as np
 from tqdm.auto import tqdm
 
-from .data import diagnose_json_lines
-from .errors import WinnowError
-from .inference import Classifier
+from ..data.load import diagnose_json_lines
+from ..errors import WinnowError
+from .classifier import Classifier
 
 RECORD_SUFFIXES = {".jsonl": "json", ".parquet": "parquet"}
 # Records per map() call and per process: each call starts its worker processes anew, so a

@@ -1,20 +1,20 @@
-"""Hand-made featurizers: cue lexicons, position in the article and context from neighbouring units.
-
-Each is a scikit-learn transformer over a frame with the columns ``text``, ``doc_id``, ``position``
-and ``doc_len``; units without an article (``doc_id`` missing) get zero position and context
-features plus an indicator, at training and at inference alike. All outputs are non-negative.
-"""
+"""Cue lexicons and style rates: what n-grams learn slowly from a small corpus, as hand-made rates."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MaxAbsScaler
+
+from ..registry import featurizers
+from .base import FRAME_COLUMNS, Columns, as_frame
 
 
 def _words(*groups: str) -> frozenset[str]:
@@ -175,19 +175,6 @@ def _cue_matrix(texts: Iterable[str]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUE_NAMES))
 
 
-def _as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
-    """Accept a frame with a ``text`` column or a plain list of unit texts."""
-    if isinstance(X, pd.DataFrame):
-        return X
-    return pd.DataFrame({"text": list(X)})
-
-
-def _has_article(frame: pd.DataFrame) -> np.ndarray:
-    if "doc_id" not in frame or "position" not in frame:
-        return np.zeros(len(frame), dtype=bool)
-    return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
-
-
 class CueLexiconFeatures(TransformerMixin, BaseEstimator):
     """Rates of modal, hedge, evaluative, person, imperative and reporting words plus page cues.
 
@@ -200,96 +187,10 @@ class CueLexiconFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        return _cue_matrix(_as_frame(X)["text"])
+        return _cue_matrix(as_frame(X)["text"])
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"cue_{n}" for n in CUE_NAMES], dtype=object)
-
-
-class PositionFeatures(TransformerMixin, BaseEstimator):
-    """Where a unit sits in its article: relative position, first or last few units, no article."""
-
-    def __init__(self, edge: int = 3) -> None:
-        self.edge = edge
-
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> PositionFeatures:
-        if self.edge < 1:
-            raise ValueError(f"edge must be >= 1, got {self.edge}")
-        self.n_features_in_ = 1
-        return self
-
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = _as_frame(X)
-        known = _has_article(frame)
-        out = np.zeros((len(frame), 6))
-        out[:, 5] = ~known
-        if known.any():
-            pos = frame["position"].to_numpy(dtype=float, na_value=0.0)
-            length = np.maximum(frame["doc_len"].to_numpy(dtype=float, na_value=1.0), 1.0)
-            from_end = length - 1 - pos
-            out[:, 0] = np.where(known, pos / np.maximum(length - 1, 1.0), 0.0)
-            out[:, 1] = known & (pos == 0)
-            out[:, 2] = known & (pos < self.edge)
-            out[:, 3] = known & (from_end < self.edge)
-            out[:, 4] = known & (from_end == 0)
-        return out
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        names = ["relative", "first", "near_start", "near_end", "last", "no_article"]
-        return np.asarray([f"position_{n}" for n in names], dtype=object)
-
-
-class ContextFeatures(TransformerMixin, BaseEstimator):
-    """Cues of the neighbouring units of the same article, as jusText revises a block by its neighbours.
-
-    A short line between short lines is likely a menu; a legal sentence after a copyright line is a
-    footer. For each offset in ``-window..window`` (0 excluded) the neighbour's cue vector is
-    appended, with a flag where there is no neighbour.
-    """
-
-    def __init__(self, window: int = 1) -> None:
-        self.window = window
-
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> ContextFeatures:
-        if self.window < 1:
-            raise ValueError(f"window must be >= 1, got {self.window}")
-        self.n_features_in_ = 1
-        return self
-
-    def _offsets(self) -> list[int]:
-        return [o for o in range(-self.window, self.window + 1) if o != 0]
-
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = _as_frame(X).reset_index(drop=True)
-        n, width = len(frame), len(CUE_NAMES) + 1
-        offsets = self._offsets()
-        out = np.zeros((n, width * len(offsets)))
-        out[:, len(CUE_NAMES) :: width] = 1.0  # "no neighbour" until one is found
-        known = _has_article(frame)
-        if not known.any():
-            return out
-        cues = _cue_matrix(frame["text"])
-        keys = {
-            (doc, int(pos)): i
-            for i, (doc, pos, ok) in enumerate(
-                zip(frame["doc_id"], frame["position"], known, strict=False)
-            )
-            if ok
-        }
-        for i in np.flatnonzero(known):
-            doc, pos = frame.at[i, "doc_id"], int(frame.at[i, "position"])
-            for k, offset in enumerate(offsets):
-                j = keys.get((doc, pos + offset))
-                if j is not None:
-                    out[i, k * width : k * width + len(CUE_NAMES)] = cues[j]
-                    out[i, k * width + len(CUE_NAMES)] = 0.0
-        return out
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        names = [*CUE_NAMES, "missing"]
-        return np.asarray(
-            [f"context{o:+d}_{n}" for o in self._offsets() for n in names], dtype=object
-        )
 
 
 PAST_IRREGULAR = _words(
@@ -343,64 +244,24 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        rows = [text_style(str(t)) for t in _as_frame(X)["text"]]
+        rows = [text_style(str(t)) for t in as_frame(X)["text"]]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STYLE_NAMES))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"style_{n}" for n in STYLE_NAMES], dtype=object)
 
 
-_NAME = re.compile(r"(?<=[\w,;:’'\"”)] )[A-Z][\w’'-]*|(?<=\w-)[A-Z][\w’'-]*")
-_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+@featurizers.register(
+    "cues.v1", trusted_types=("winnow.features.cues.CueLexiconFeatures",), streamable=True
+)
+def cues() -> tuple[Any, Columns]:
+    """Cue-lexicon rates, scaled to [0, 1]."""
+    return make_pipeline(CueLexiconFeatures(), MaxAbsScaler()), FRAME_COLUMNS
 
 
-def mask_text(text: str) -> str:
-    """Replace capitalized words inside a sentence with ``Xx`` and numbers with ``0``.
-
-    Invented names and figures in a written corpus say nothing about real news; their shape does.
-    """
-    return _DIGITS.sub("0", _NAME.sub("Xx", text))
-
-
-class MaskedText(TransformerMixin, BaseEstimator):
-    """The unit texts with names and numbers masked, for an n-gram featurizer that follows it."""
-
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> MaskedText:
-        self.n_features_in_ = 1
-        return self
-
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> list[str]:
-        texts = X if isinstance(X, pd.Series) else _as_frame(X)["text"]
-        return [mask_text(str(t)) for t in texts]
-
-
-class CompactTfidfVectorizer(TfidfVectorizer):
-    """``TfidfVectorizer`` whose vocabulary is saved as two arrays instead of a dict.
-
-    skops writes a dict as verbose JSON, one node per term: a 300k-term character vocabulary made
-    files of 70 MB and took seconds to parse. The terms' UTF-8 bytes and their offsets load in
-    milliseconds, and the dict is rebuilt on load.
-    """
-
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(super().__getstate__())
-        vocabulary = state.pop("vocabulary_", None)
-        if vocabulary is not None:
-            terms = sorted(vocabulary, key=vocabulary.__getitem__)
-            encoded = [t.encode("utf-8") for t in terms]
-            state["_vocabulary_bytes"] = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
-            state["_vocabulary_ends"] = np.cumsum([len(e) for e in encoded], dtype=np.int64)
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        state = dict(state)
-        data = state.pop("_vocabulary_bytes", None)
-        ends = state.pop("_vocabulary_ends", None)
-        if data is not None and ends is not None:
-            raw = np.asarray(data, dtype=np.uint8).tobytes()
-            starts = np.concatenate([[0], np.asarray(ends)[:-1]])
-            state["vocabulary_"] = {
-                raw[a:b].decode("utf-8"): i
-                for i, (a, b) in enumerate(zip(starts, ends, strict=True))
-            }
-        super().__setstate__(state)
+@featurizers.register(
+    "style.v1", trusted_types=("winnow.features.cues.StyleFeatures",), streamable=True
+)
+def style() -> tuple[Any, Columns]:
+    """Tense, reference, proper-name and number rates."""
+    return StyleFeatures(), FRAME_COLUMNS

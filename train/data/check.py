@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .config import RunConfig
-from .data import SPLITS, load_units
+from ..config import RunConfig
+from .load import SPLITS, load_units
 
 NEAR_DUPLICATE_COSINE = 0.9
 NEAR_DUPLICATE_MIN_WORDS = 6

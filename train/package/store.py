@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 import json
 import os
 import platform
@@ -27,7 +28,7 @@ import sklearn
 import skops
 import skops.io as sio
 
-from .errors import PackageError
+from ..errors import PackageError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -229,6 +230,47 @@ def _check_sklearn_version(manifest: dict[str, Any], where: Path) -> None:
         )
 
 
+# Where the featurizers of winnow 0.1 (import name ``train``) live now. Packages saved under the
+# old paths load through this map for one release; retrain them to drop it.
+LEGACY_CLASSES = {
+    "CompactTfidfVectorizer": "winnow.features.text",
+    "MaskedText": "winnow.features.text",
+    "CueLexiconFeatures": "winnow.features.cues",
+    "StyleFeatures": "winnow.features.cues",
+    "PositionFeatures": "winnow.features.context",
+    "ContextFeatures": "winnow.features.context",
+}
+_LEGACY_NODE = re.compile(rb'"__class__": "(\w+)",(\s*)"__module__": "train\.features"')
+
+
+def upgrade_legacy_paths(data: bytes) -> bytes:
+    """A skops file whose schema names ``train.features.X`` rewritten to the ``winnow`` paths.
+
+    Only the known featurizer classes are mapped; anything else stays as it is and is then
+    judged by the trusted-type check like any other type.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = archive.read("schema.json")
+        if b'"train.features"' not in schema:
+            return data
+
+        def new_path(match: re.Match[bytes]) -> bytes:
+            module = LEGACY_CLASSES.get(match.group(1).decode())
+            if module is None:
+                return match.group(0)
+            return match.group(0).replace(b"train.features", module.encode())
+
+        upgraded = io.BytesIO()
+        with zipfile.ZipFile(upgraded, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            for info in archive.infolist():
+                body = archive.read(info)
+                out.writestr(
+                    info,
+                    _LEGACY_NODE.sub(new_path, body) if info.filename == "schema.json" else body,
+                )
+    return upgraded.getvalue()
+
+
 def load_artifact(
     path: Path, manifest: dict[str, Any], trusted: list[str], allow_pickle: bool = False
 ) -> Any:
@@ -241,7 +283,7 @@ def load_artifact(
                 "pass --allow-pickle (allow_pickle=True) if you trust its origin"
             )
         return joblib.load(file)
-    data = file.read_bytes()
+    data = upgrade_legacy_paths(file.read_bytes())
     untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
     if untrusted:
         raise PackageError(f"{file}: refusing untrusted types: {', '.join(untrusted)}")

@@ -13,14 +13,14 @@ import re
 import zipfile
 from pathlib import Path
 
-from . import __version__
-from .package import verify_package
+from .. import __version__
+from .store import verify_package
 
 INIT_TEMPLATE = '''"""The winnow model {name!r}, version {version}, packaged as a wheel."""
 
 from pathlib import Path
 
-from train import Classifier, load_model
+from winnow import Classifier, load_model
 
 MODEL_DIR = Path(__file__).parent / "model"
 __version__ = {version!r}
@@ -61,7 +61,7 @@ def build_wheel(model_dir: str | Path, out_dir: str | Path) -> Path:
         f"Name: {module.replace('_', '-')}\n"
         f"Version: {version}\n"
         f"Summary: winnow model {manifest['name']} (labels: {', '.join(manifest['labels'])})\n"
-        f"Requires-Dist: winnow>={__version__}\n"
+        f"Requires-Dist: winnow-news>={__version__}\n"
     ).encode()
     files[f"{dist_info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: winnow\nRoot-Is-Purelib: true\nTag: py3-none-any\n"

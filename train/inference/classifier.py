@@ -9,21 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .package import load_artifact, verify_package
+from ..package.store import load_artifact, verify_package
+from ..registry import trusted_types
 from .segment import split_units
 
-# The only types outside skops' defaults that a package may contain: our featurizers and the
-# private helpers scikit-learn's calibrated classifier stores.
-TRUSTED_TYPES = [
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "train.features.CompactTfidfVectorizer",
-    "train.features.ContextFeatures",
-    "train.features.CueLexiconFeatures",
-    "train.features.MaskedText",
-    "train.features.PositionFeatures",
-    "train.features.StyleFeatures",
-]
+# The only types outside skops' defaults that a package may contain: what the registered
+# featurizers and models declare (our featurizers, scikit-learn's private calibration helpers).
+TRUSTED_TYPES = trusted_types()
 
 BATCH_SIZE = 4096
 # Neighbours scored beside each batch: more than any context window a featurizer uses.

@@ -25,10 +25,10 @@ from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV
 from sklearn.pipeline import Pipeline
 
-from .config import ParallelConfig, RunConfig, coerce, suggest
-from .data import Folds, article_folds
-from .errors import ConfigError
-from .registry import featurizers, models
+from ..config import ParallelConfig, RunConfig, coerce, suggest
+from ..data.load import Folds, article_folds
+from ..errors import ConfigError
+from ..registry import featurizers, models
 
 
 @dataclass

@@ -18,8 +18,8 @@ import yaml
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from .config import RunConfig
-from .data import (
+from ..config import RunConfig
+from ..data.load import (
     article_folds,
     assign_splits,
     fingerprint,
@@ -27,13 +27,13 @@ from .data import (
     load_units,
     read_labelled_jsonl,
 )
-from .errors import DataError
-from .evaluate import coverage_at, coverage_curve, format_metrics, score, score_groups
-from .package import save_package
+from ..errors import DataError
+from ..evaluate.metrics import coverage_at, coverage_curve, format_metrics, score, score_groups
+from ..evaluate.report import most_confident_errors, render_report
+from ..package.store import save_package
 from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
-from .report import most_confident_errors, render_report
 from .search import SearchResult, joblib_backend, search_pipeline
-from .streaming import CorpusStream, stream_splits
+from .stream import CorpusStream, stream_splits
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 from sklearn.metrics import precision_recall_curve
 
-from .evaluate import calibration_bins
+from .metrics import calibration_bins
 
 COLOURS = {"event": "#2f6db5", "opinion": "#d9822b", "boilerplate": "#8a8a8a"}
 

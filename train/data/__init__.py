@@ -1,0 +1,1 @@
+"""The data layer: labelled units loaded through HuggingFace ``datasets``, checked and split by article."""

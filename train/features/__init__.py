@@ -1,0 +1,9 @@
+"""Featurizers: scikit-learn transformers over a frame of units, each registered under a versioned name.
+
+Importing this package registers every featurizer.
+"""
+
+from . import context, cues, text
+from .base import FRAME_COLUMNS
+
+__all__ = ["FRAME_COLUMNS", "context", "cues", "text"]

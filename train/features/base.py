@@ -1,0 +1,31 @@
+"""What every featurizer shares: the input frame, and the article columns it may lack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+# Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
+FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
+Columns = str | list[str]
+
+
+def positive(name: str, value: float) -> None:
+    """Refuse a parameter that must be positive, naming it."""
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
+    """Accept a frame with a ``text`` column or a plain list of unit texts."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    return pd.DataFrame({"text": list(X)})
+
+
+def has_article(frame: pd.DataFrame) -> np.ndarray:
+    if "doc_id" not in frame or "position" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()

@@ -1,0 +1,114 @@
+"""Where a unit sits in its article, and the cues of its neighbours there."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..registry import featurizers
+from .base import FRAME_COLUMNS, Columns, as_frame, has_article
+from .cues import CUE_NAMES, _cue_matrix
+
+
+class PositionFeatures(TransformerMixin, BaseEstimator):
+    """Where a unit sits in its article: relative position, first or last few units, no article."""
+
+    def __init__(self, edge: int = 3) -> None:
+        self.edge = edge
+
+    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> PositionFeatures:
+        if self.edge < 1:
+            raise ValueError(f"edge must be >= 1, got {self.edge}")
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
+        frame = as_frame(X)
+        known = has_article(frame)
+        out = np.zeros((len(frame), 6))
+        out[:, 5] = ~known
+        if known.any():
+            pos = frame["position"].to_numpy(dtype=float, na_value=0.0)
+            length = np.maximum(frame["doc_len"].to_numpy(dtype=float, na_value=1.0), 1.0)
+            from_end = length - 1 - pos
+            out[:, 0] = np.where(known, pos / np.maximum(length - 1, 1.0), 0.0)
+            out[:, 1] = known & (pos == 0)
+            out[:, 2] = known & (pos < self.edge)
+            out[:, 3] = known & (from_end < self.edge)
+            out[:, 4] = known & (from_end == 0)
+        return out
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        names = ["relative", "first", "near_start", "near_end", "last", "no_article"]
+        return np.asarray([f"position_{n}" for n in names], dtype=object)
+
+
+class ContextFeatures(TransformerMixin, BaseEstimator):
+    """Cues of the neighbouring units of the same article, as jusText revises a block by its neighbours.
+
+    A short line between short lines is likely a menu; a legal sentence after a copyright line is a
+    footer. For each offset in ``-window..window`` (0 excluded) the neighbour's cue vector is
+    appended, with a flag where there is no neighbour.
+    """
+
+    def __init__(self, window: int = 1) -> None:
+        self.window = window
+
+    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> ContextFeatures:
+        if self.window < 1:
+            raise ValueError(f"window must be >= 1, got {self.window}")
+        self.n_features_in_ = 1
+        return self
+
+    def _offsets(self) -> list[int]:
+        return [o for o in range(-self.window, self.window + 1) if o != 0]
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
+        frame = as_frame(X).reset_index(drop=True)
+        n, width = len(frame), len(CUE_NAMES) + 1
+        offsets = self._offsets()
+        out = np.zeros((n, width * len(offsets)))
+        out[:, len(CUE_NAMES) :: width] = 1.0  # "no neighbour" until one is found
+        known = has_article(frame)
+        if not known.any():
+            return out
+        cues = _cue_matrix(frame["text"])
+        keys = {
+            (doc, int(pos)): i
+            for i, (doc, pos, ok) in enumerate(
+                zip(frame["doc_id"], frame["position"], known, strict=False)
+            )
+            if ok
+        }
+        for i in np.flatnonzero(known):
+            doc, pos = frame.at[i, "doc_id"], int(frame.at[i, "position"])
+            for k, offset in enumerate(offsets):
+                j = keys.get((doc, pos + offset))
+                if j is not None:
+                    out[i, k * width : k * width + len(CUE_NAMES)] = cues[j]
+                    out[i, k * width + len(CUE_NAMES)] = 0.0
+        return out
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        names = [*CUE_NAMES, "missing"]
+        return np.asarray(
+            [f"context{o:+d}_{n}" for o in self._offsets() for n in names], dtype=object
+        )
+
+
+@featurizers.register(
+    "position.v1", trusted_types=("winnow.features.context.PositionFeatures",), streamable=True
+)
+def position(edge: int = 3) -> tuple[Any, Columns]:
+    """Position of the unit in its article."""
+    return PositionFeatures(edge=edge), FRAME_COLUMNS
+
+
+@featurizers.register("context.v1", trusted_types=("winnow.features.context.ContextFeatures",))
+def context(window: int = 1) -> tuple[Any, Columns]:
+    """Cues of the neighbouring units of the same article."""
+    return ContextFeatures(window=window), FRAME_COLUMNS

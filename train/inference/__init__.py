@@ -1,0 +1,1 @@
+"""Inference: a loaded package labels units, articles and record files."""
