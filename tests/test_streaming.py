@@ -12,7 +12,8 @@ from winnow.config import DataConfig, RunConfig, load_config
 from winnow.errors import ConfigError, DataError
 from winnow.fit.pipeline import build_pipeline, resolve_params
 from winnow.fit.run import run
-from winnow.fit.stream import CorpusStream, stream_splits
+from winnow.data.split import assign_splits
+from winnow.fit.stream import CorpusStream
 
 from benchmarks.scale.corpus import build
 
@@ -80,11 +81,11 @@ def test_batches_are_bounded_and_copies_stay_in_their_batch(corpus: Path) -> Non
 def test_without_declared_splits_articles_are_hashed_whole(corpus: Path) -> None:
     frame = pd.concat(pd.read_json(p, lines=True) for p in sorted(corpus.glob("*.jsonl")))
     config = DataConfig(split_column=None)
-    split = stream_splits(frame, config)
+    split = assign_splits(frame, config)
     assert (split.groupby(frame["doc_id"].to_numpy()).nunique() == 1).all()
     share = split.value_counts(normalize=True)
     assert 0.7 < share["train"] < 0.9
-    assert (stream_splits(frame, config) == split).all(), "the split is seeded"
+    assert (assign_splits(frame, config) == split).all(), "the split is seeded"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..config import RunConfig
-from .load import SPLITS, load_units
+from .load import load_units
+from .split import SPLITS
 
 NEAR_DUPLICATE_COSINE = 0.9
 NEAR_DUPLICATE_MIN_WORDS = 6

@@ -19,7 +19,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+from sklearn.model_selection import GroupKFold
 
 from ..config import DataConfig
 from ..errors import DataError
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 datasets.disable_progress_bars()
 datasets.logging.set_verbosity_error()
 
-SPLITS = ("train", "dev", "test")
 ARTICLE_COLUMNS = ("doc_id", "position", "doc_len")
 _LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 
@@ -183,39 +182,6 @@ def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, 
     if frame.empty:
         raise DataError(f"{where}: no usable units")
     return frame, problems
-
-
-def assign_splits(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
-    """The declared split of each unit, or a seeded split by article where none is declared.
-
-    No article is ever cut across splits: units without a doc_id are their own group.
-    """
-    column = config.split_column
-    if column and column in frame.columns and frame[column].isin(SPLITS).all():
-        declared = frame[column].astype(str)
-        cut = declared.groupby(frame["doc_id"].fillna("")).nunique()
-        cut = cut[(cut > 1) & (cut.index != "")]
-        if len(cut):
-            raise DataError(f"article '{cut.index[0]}' is declared in more than one split")
-        if (declared == "test").any():
-            return declared
-    groups = frame["doc_id"].where(frame["doc_id"].notna(), "__unit_" + frame.index.astype(str))
-    ratios = config.split_ratios
-    split = pd.Series("train", index=frame.index)
-    rest = np.arange(len(frame))
-    test_size = ratios.get("test", 0.0)
-    dev_size = ratios.get("dev", 0.0)
-    outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=config.seed)
-    keep, test = next(outer.split(rest, groups=groups.iloc[rest]))
-    split.iloc[rest[test]] = "test"
-    rest = rest[keep]
-    if dev_size > 0:
-        inner = GroupShuffleSplit(
-            n_splits=1, test_size=dev_size / (1 - test_size), random_state=config.seed
-        )
-        keep, dev = next(inner.split(rest, groups=groups.iloc[rest]))
-        split.iloc[rest[dev]] = "dev"
-    return split
 
 
 def isolated(frame: pd.DataFrame) -> pd.DataFrame:

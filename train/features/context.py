@@ -64,6 +64,11 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 1
         return self
 
+    @property
+    def neighbour_window(self) -> int:
+        """How many units either side this featurizer reads: batch scoring keeps that many."""
+        return self.window
+
     def _offsets(self) -> list[int]:
         return [o for o in range(-self.window, self.window + 1) if o != 0]
 

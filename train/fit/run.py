@@ -21,19 +21,19 @@ from tqdm.auto import tqdm
 from ..config import RunConfig
 from ..data.load import (
     article_folds,
-    assign_splits,
     fingerprint,
     isolated,
     load_units,
     read_labelled_jsonl,
 )
+from ..data.split import assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import coverage_at, coverage_curve, format_metrics, score, score_groups
 from ..evaluate.report import most_confident_errors, render_report
 from ..package.store import save_package
 from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
 from .search import SearchResult, joblib_backend, search_pipeline
-from .stream import CorpusStream, stream_splits
+from .stream import CorpusStream
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 
@@ -286,7 +286,7 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
             }
         with timer.stage("split"):
             frame = data.frame
-            frame["split"] = (stream_splits if stream else assign_splits)(frame, config.data)
+            frame["split"] = assign_splits(frame, config.data)
             train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
             if (train.empty and not stream) or test.empty:
                 raise DataError(f"{config.data.source}: the train or test split is empty")

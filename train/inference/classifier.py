@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,6 @@ from .segment import split_units
 TRUSTED_TYPES = trusted_types()
 
 BATCH_SIZE = 4096
-# Neighbours scored beside each batch: more than any context window a featurizer uses.
-CONTEXT_MARGIN = 8
 UNCERTAIN = "uncertain"
 
 
@@ -41,6 +39,65 @@ def units_frame(
     return frame
 
 
+def neighbour_window(estimator: Any) -> int:
+    """The widest neighbourhood, in units either side, that any fitted featurizer reads.
+
+    Featurizers that read neighbouring units say how far with a ``neighbour_window`` attribute.
+    """
+    widest = int(getattr(estimator, "neighbour_window", 0) or 0)
+    children: list[Any] = []
+    for attribute in ("steps", "transformers_", "transformer_list"):
+        children += [step[1] for step in getattr(estimator, attribute, [])]
+    for attribute in ("estimator", "base_estimator"):
+        if hasattr(estimator, attribute):
+            children.append(getattr(estimator, attribute))
+    return max([widest, *(neighbour_window(c) for c in children if not isinstance(c, str))])
+
+
+def article_batches(
+    frame: pd.DataFrame, batch_size: int, margin: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Row indices to score together, and which of them (a boolean mask) each batch answers for.
+
+    Units of one article are kept together in position order; lone units (no ``doc_id``) fill
+    batches in any order. An article longer than ``batch_size`` is cut into windows scored with
+    ``margin`` neighbours on either side, which they read but do not answer for.
+    """
+    if "doc_id" in frame.columns and frame["doc_id"].notna().any():
+        known = frame["doc_id"].notna().to_numpy()
+        keys = pd.Series(np.where(known, frame["doc_id"].astype(str), ""), index=frame.index)
+        first_seen = pd.factorize(keys)[0]
+        article = np.where(known, first_seen, -1)  # lone units: one pseudo-article, no neighbours
+        position = frame["position"].to_numpy(dtype=float, na_value=0.0)
+        order = np.lexsort((position, article))
+        cuts = np.flatnonzero(np.diff(article[order])) + 1
+        articles = np.split(order, cuts)
+    else:
+        articles = [np.arange(len(frame))]
+        margin = 0
+    batch: list[np.ndarray] = []
+    size = 0
+    for rows in articles:
+        if len(rows) > batch_size:
+            if batch:
+                yield np.concatenate(batch), np.ones(size, dtype=bool)
+                batch, size = [], 0
+            for start in range(0, len(rows), batch_size):
+                low = max(0, start - margin)
+                high = min(len(rows), start + batch_size + margin)
+                own = np.zeros(high - low, dtype=bool)
+                own[start - low : min(start + batch_size, len(rows)) - low] = True
+                yield rows[low:high], own
+            continue
+        if size + len(rows) > batch_size and batch:
+            yield np.concatenate(batch), np.ones(size, dtype=bool)
+            batch, size = [], 0
+        batch.append(rows)
+        size += len(rows)
+    if batch:
+        yield np.concatenate(batch), np.ones(size, dtype=bool)
+
+
 class Classifier:
     """A verified, loaded package: ``labels``, ``predict``, ``predict_proba`` and ``label_article``."""
 
@@ -49,6 +106,7 @@ class Classifier:
         self.manifest = manifest
         self.path = path
         self.labels: list[str] = [str(c) for c in pipeline.classes_]
+        self.context_margin: int = neighbour_window(pipeline)
         # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
         self.max_chars: int = int(manifest.get("config", {}).get("data", {}).get("max_chars", 5000))
 
@@ -56,22 +114,18 @@ class Classifier:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
 
     def proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities for a frame of units, ``BATCH_SIZE`` units at a time.
+        """Class probabilities for a frame of units, scored in batches of whole articles.
 
-        Each batch is scored with ``CONTEXT_MARGIN`` neighbours on either side, so features drawn
-        from neighbouring units are the same as if the whole frame were scored at once, while
-        memory stays bounded however long an article is.
+        Rows may come in any order: they are grouped by article and ordered by position, so
+        features drawn from neighbouring units see the same neighbours as in one pass. An article
+        longer than ``BATCH_SIZE`` is scored in windows with ``context_margin`` neighbours on each
+        side, the widest neighbourhood any fitted featurizer reads.
         """
         n = len(frame)
-        if n == 0:
-            return np.zeros((0, len(self.labels)))
-        parts = []
-        for start in range(0, n, BATCH_SIZE):
-            stop = min(start + BATCH_SIZE, n)
-            low, high = max(0, start - CONTEXT_MARGIN), min(n, stop + CONTEXT_MARGIN)
-            proba = self.pipeline.predict_proba(frame.iloc[low:high])
-            parts.append(proba[start - low : stop - low])
-        return np.vstack(parts)
+        proba = np.zeros((n, len(self.labels)))
+        for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
+            proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
+        return proba
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities of ``labels`` for each text, each read as a unit on its own.
