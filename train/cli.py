@@ -30,7 +30,17 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set model.params.C=4 (repeatable)",
     )
-    p.add_argument("--output", type=Path, help="package folder (default: the config's output.dir)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        help="package folder (default: the config's output.dir); only an empty folder or a "
+        "winnow package there is replaced",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="move anything else at --output aside to OUTPUT.backup-TIME (never deleted)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -154,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .fit.run import run
 
     config = load_config(args.config, args.overrides)
-    result = run(config, output=args.output, progress=not args.quiet)
+    result = run(config, output=args.output, progress=not args.quiet, force=args.force)
     print(result.report)
     total = sum(result.metrics["timings_s"].values())
     print(f"\npackaged {result.output_dir} in {total:.1f}s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -30,10 +31,12 @@ from ..data.split import assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import coverage_at, coverage_curve, format_metrics, score, score_groups
 from ..evaluate.report import most_confident_errors, render_report
-from ..package.store import save_package
+from ..package.store import check_identity, prepare_output, save_package
 from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
 from .search import SearchResult, joblib_backend, search_pipeline
 from .stream import CorpusStream
+
+logger = logging.getLogger(__name__)
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 
@@ -269,11 +272,20 @@ def format_report(metrics: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def run(config: RunConfig, output: Path | None = None, progress: bool = True) -> RunResult:
-    """Train, evaluate and package one config; returns where the package went and its metrics."""
+def run(
+    config: RunConfig, output: Path | None = None, progress: bool = True, force: bool = False
+) -> RunResult:
+    """Train, evaluate and package one config; returns where the package went and its metrics.
+
+    The output must be missing, an empty folder or a package; ``force`` moves anything else aside.
+    """
     resolve_params(config)
     pipeline = build_pipeline(config)
     out_dir = Path(output) if output else config.output_dir
+    check_identity({"name": config.name, "version": config.version}, "config")
+    backup = prepare_output(out_dir, force=force)
+    if backup is not None:
+        logger.warning("moved the previous contents of %s to %s", out_dir, backup)
     timer = StageTimer(progress)
     stream = CorpusStream(config) if config.training.streaming else None
     searched: SearchResult | None = None
@@ -325,7 +337,6 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                     "test_macro_f1_ci95": metrics["test"].get("macro_f1_ci95"),
                     **{f"{p}_macro_f1": m["macro_f1"] for p, m in metrics["extra_sets"].items()},
                 },
-                "timings_s": timer.times,
             }
             if searched:
                 manifest["search"] = searched.manifest_entry(config)

@@ -9,13 +9,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..package.store import load_artifact, verify_package
-from ..registry import trusted_types
+from ..package.store import load_artifact, read_package, string_patterns
+from ..registry import featurizers, models, trusted_types
 from .segment import split_units
 
 # The only types outside skops' defaults that a package may contain: what the registered
 # featurizers and models declare (our featurizers, scikit-learn's private calibration helpers).
 TRUSTED_TYPES = trusted_types()
+
+
+def registered_patterns() -> set[str]:
+    """Every regular expression the registered builders make: all a loaded package may carry."""
+    found: set[str] = set()
+    for registry in (featurizers, models):
+        for entry in registry.entries():
+            found |= {p for _, p in string_patterns(registry.build(entry.name, {}, entry.name))}
+    return found
+
+
+ALLOWED_PATTERNS = registered_patterns()
 
 BATCH_SIZE = 4096
 UNCERTAIN = "uncertain"
@@ -178,8 +190,8 @@ class Classifier:
 
 
 def load_model(path: str | Path, allow_pickle: bool = False) -> Classifier:
-    """Verify every file's sha256, then load the pipeline with skops' trusted-type check."""
-    path = Path(path)
-    manifest = verify_package(path)
-    pipeline = load_artifact(path, manifest, TRUSTED_TYPES, allow_pickle=allow_pickle)
-    return Classifier(pipeline, manifest, path)
+    """Read and verify every file once, then load the pipeline from those bytes with skops'
+    trusted-type check, the unzipped-size bound and the regular-expression check."""
+    package = read_package(path)
+    pipeline = load_artifact(package, TRUSTED_TYPES, ALLOWED_PATTERNS, allow_pickle=allow_pickle)
+    return Classifier(pipeline, package.manifest, package.path)
