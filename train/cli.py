@@ -206,10 +206,13 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
             )
             continue
         text = read_article(source)
-        segments = article_segments(model, source, text, args.unit, args.min_confidence)
-        here = min(skip, len(segments))
-        skip -= here
-        yield from segments[here:]
+        for segment in article_segments(
+            model, source, text, args.unit, args.min_confidence, progress=not args.quiet
+        ):
+            if skip:
+                skip -= 1
+            else:
+                yield segment
 
 
 def _html_page(model: Any, args: argparse.Namespace) -> str:
@@ -236,30 +239,44 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
             documents.append((source, "\n".join(text), shifted))
         else:
             text = read_article(source)
-            documents.append(
-                (
-                    source,
-                    text,
-                    article_segments(model, source, text, args.unit, args.min_confidence),
-                )
+            segments = article_segments(
+                model, source, text, args.unit, args.min_confidence, progress=not args.quiet
             )
+            documents.append((source, text, list(segments)))
     return render_page(documents, model.labels)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
-    from .inference.predict import LineWriter, count_complete_lines, format_line
+    from .inference.predict import (
+        LineWriter,
+        check_output,
+        count_complete_lines,
+        format_line,
+        run_identity,
+        start_run,
+    )
     from .package.store import write_atomic
 
     _check_predict_args(args)
+    if args.output is not None:
+        check_output(args.output, args.inputs)
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     if args.format == "html":
         page = _html_page(model, args)
         if args.output:
             write_atomic(args.output, page.encode("utf-8"))
         else:
-            sys.stdout.write(page)
+            sys.stdout.buffer.write(page.encode("utf-8"))
         return 0
+    if args.output is not None:
+        options = {
+            "model": model.fingerprint,
+            "format": args.format,
+            "unit": args.unit,
+            "min_confidence": args.min_confidence,
+        }
+        start_run(args.output, run_identity(args.inputs, options), resume=args.resume)
     skip = count_complete_lines(args.output) if args.resume else 0
     with LineWriter(args.output, append=args.resume) as out:
         for segment in _labelled_inputs(model, args, skip):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
-from .segment import split_units
+from .segment import Segment, iter_units
 
 # The only types outside skops' defaults that a package may contain: what the registered
 # featurizers and models declare (our featurizers, scikit-learn's private calibration helpers).
@@ -36,8 +36,11 @@ UNCERTAIN = "uncertain"
 def units_frame(
     texts: Sequence[str],
     doc_id: str | None = None,
+    first: int = 0,
+    doc_len: int | None = None,
 ) -> pd.DataFrame:
-    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order."""
+    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order,
+    or the units ``first`` onwards of an article of ``doc_len`` units."""
     n = len(texts)
     frame = pd.DataFrame({"text": list(texts)})
     if doc_id is None:
@@ -46,9 +49,20 @@ def units_frame(
         frame["doc_len"] = pd.array([pd.NA] * n, dtype="Int64")
     else:
         frame["doc_id"] = doc_id
-        frame["position"] = pd.array(range(n), dtype="Int64")
-        frame["doc_len"] = pd.array([n] * n, dtype="Int64")
+        frame["position"] = pd.array(range(first, first + n), dtype="Int64")
+        frame["doc_len"] = pd.array([n if doc_len is None else doc_len] * n, dtype="Int64")
     return frame
+
+
+def _as_texts(texts: Iterable[str]) -> list[str]:
+    """``texts`` as a list of strings; a lone string is a mistake that would label each character."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("expected a list of texts, got a single string: pass [text]")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text {i} is {type(text).__name__}, not str")
+    return texts
 
 
 def neighbour_window(estimator: Any) -> int:
@@ -122,6 +136,12 @@ class Classifier:
         # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
         self.max_chars: int = int(manifest.get("config", {}).get("data", {}).get("max_chars", 5000))
 
+    @property
+    def fingerprint(self) -> str:
+        """The sha256 of the model's artifact: which model labelled an output."""
+        files = self.manifest.get("files", {})
+        return str(files.get(self.manifest.get("artifact"), ""))
+
     def __repr__(self) -> str:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
 
@@ -135,6 +155,8 @@ class Classifier:
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
+        if n == 0:
+            return proba
         for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
             proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
         return proba
@@ -144,7 +166,7 @@ class Classifier:
 
         A text longer than ``max_chars`` is scored on its first ``max_chars`` characters.
         """
-        return self.proba_frame(units_frame([t[: self.max_chars] for t in texts]))
+        return self.proba_frame(units_frame([t[: self.max_chars] for t in _as_texts(texts)]))
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         """The most likely label of each text, each read as a unit on its own."""
@@ -172,12 +194,51 @@ class Classifier:
 
         A unit whose top score is below ``min_confidence`` is labelled ``"uncertain"``.
         """
-        segments = split_units(text, max_chars=self.max_chars)
-        proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
-        return [
-            self._unit(s.start, s.end, s.text, p, min_confidence)
-            for s, p in zip(segments, proba, strict=True)
-        ]
+        return list(self.iter_label_article(text, doc, min_confidence))
+
+    def count_units(self, text: str) -> int:
+        """How many units ``label_article`` cuts ``text`` into."""
+        return sum(1 for _ in iter_units(text, max_chars=self.max_chars))
+
+    def iter_label_article(
+        self, text: str, doc: str = "article", min_confidence: float = 0.0, total: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """``label_article`` one unit at a time, as each batch is scored: memory stays bounded by
+        the batch however long the article (``total``, its unit count, saves one pass).
+
+        Windows of ``BATCH_SIZE`` units are scored with ``context_margin`` neighbours either side,
+        as ``proba_frame`` scores a long article, so the labels are the same.
+        """
+        total = self.count_units(text) if total is None else total
+        margin = self.context_margin
+        window: list[
+            Segment
+        ] = []  # units from ``base`` on: the margin already answered for, then more
+        base = answered = 0
+        units = iter_units(text, max_chars=self.max_chars)
+        exhausted = False
+        while not exhausted or answered < base + len(window):
+            while not exhausted and base + len(window) < answered + BATCH_SIZE + margin:
+                unit = next(units, None)
+                if unit is None:
+                    exhausted = True
+                else:
+                    window.append(unit)
+            if answered >= base + len(window):
+                break
+            own_end = min(answered + BATCH_SIZE, base + len(window))
+            low = max(base, answered - margin)
+            high = min(base + len(window), own_end + margin)
+            rows = window[low - base : high - base]
+            frame = units_frame([s.text for s in rows], doc_id=doc, first=low, doc_len=total)
+            proba = self.pipeline.predict_proba(frame)
+            for i in range(answered - low, own_end - low):
+                s = rows[i]
+                yield self._unit(s.start, s.end, s.text, proba[i], min_confidence)
+            answered = own_end
+            keep_from = max(base, answered - margin)
+            del window[: keep_from - base]
+            base = keep_from
 
     def label_units(
         self, texts: Sequence[str], min_confidence: float = 0.0
