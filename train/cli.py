@@ -47,38 +47,47 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="label articles or record files with a packaged model")
-    p.add_argument("model", type=Path, help="package folder, e.g. models/default")
+    p.add_argument(
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
     p.add_argument(
         "inputs",
         nargs="+",
         help="article text files, - for stdin, or .jsonl/.parquet record files (one unit a record)",
     )
-    p.add_argument("--format", choices=["jsonl", "text", "html"], default="jsonl")
+    p.add_argument(
+        "--format",
+        choices=["jsonl", "text", "html"],
+        default="jsonl",
+        help="jsonl: one JSON object a unit with offsets and scores; text: LABEL<TAB>unit; "
+        "html: one highlighted page (default: %(default)s)",
+    )
     p.add_argument(
         "--unit",
         choices=["sentence", "passage"],
         default="sentence",
-        help="passage merges adjacent units of one label within a paragraph",
+        help="passage merges adjacent units of one label within a paragraph (default: %(default)s)",
     )
     p.add_argument("--output", type=Path, help="write here instead of stdout")
     p.add_argument(
         "--resume",
         action="store_true",
-        help="keep the complete lines already in --output and continue after them",
+        help="keep the complete lines already in --output and continue after them; refused "
+        "unless OUTPUT.run.json shows the same inputs and options wrote them",
     )
     p.add_argument(
         "--num-proc",
         type=int,
         default=1,
         metavar="N",
-        help="processes for labelling record files (datasets.map)",
+        help="processes for labelling record files (datasets.map) (default: %(default)s)",
     )
     p.add_argument(
         "--min-confidence",
         type=float,
         default=0.0,
         metavar="P",
-        help="label units whose top score is below P as 'uncertain'",
+        help="label units whose top score is below P as 'uncertain' (default: %(default)s)",
     )
     p.add_argument(
         "--allow-pickle",
@@ -91,12 +100,15 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score a packaged model on a labelled JSONL file")
-    p.add_argument("model", type=Path)
+    p.add_argument(
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
     p.add_argument(
         "data", type=Path, help="JSONL with 'text' and 'label' (article columns optional)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument("--allow-pickle", action="store_true", help="allow joblib (pickle) packages")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -109,25 +121,40 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a packaged model over HTTP")
-    p.add_argument("model", type=Path)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for every interface (default: %(default)s)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to listen on (default: %(default)s)",
+    )
     p.add_argument(
         "--max-body",
         type=int,
         default=5 * 1024 * 1024,
         metavar="BYTES",
-        help="largest accepted request body (413 above it)",
+        help="largest accepted request body, 413 above it (default: %(default)s)",
     )
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument("--allow-pickle", action="store_true", help="allow joblib (pickle) packages")
     p.set_defaults(func=cmd_serve)
 
 
 def _add_package(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("package", help="turn a packaged model into an installable wheel")
-    p.add_argument("model", type=Path)
+    p.add_argument(
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
     p.add_argument("--wheel", action="store_true", required=True, help="build a wheel")
-    p.add_argument("--output", type=Path, default=Path("dist"), help="folder for the wheel")
+    p.add_argument(
+        "--output", type=Path, default=Path("dist"), help="folder for the wheel (default: dist)"
+    )
     p.set_defaults(func=cmd_package)
 
 
@@ -135,8 +162,20 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="corpus tools")
     data_sub = p.add_subparsers(dest="data_command", required=True)
     check = data_sub.add_parser("check", help="counts, duplicates, split leaks, bad records")
-    check.add_argument("config", nargs="?", default="configs/default.yaml")
-    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument(
+        "config",
+        nargs="?",
+        default="configs/default.yaml",
+        help="YAML run config (default: %(default)s)",
+    )
+    check.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set data.seed=3 (repeatable)",
+    )
     check.set_defaults(func=cmd_data_check)
 
 
@@ -291,7 +330,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     frame = read_labelled_jsonl(args.data, model.labels)
-    proba = model.proba_frame(frame[FRAME_COLUMNS])
+    proba = model.proba_frame(frame[FRAME_COLUMNS], progress=not args.quiet)
     groups = frame["doc_id"].tolist() if frame["doc_id"].notna().any() else None
     metrics = score(frame["label"], proba, model.labels, groups=groups)
     for column in ("source", "domain", "genre"):

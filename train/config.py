@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -144,6 +145,18 @@ def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """Safe YAML loading with YAML 1.2 floats: ``2e-5`` is a number, as the README writes
+    defaults, not the string YAML 1.1 makes of an exponent without a dot."""
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def coerce(value: Any, hint: Any, key: str) -> Any:
     """Check ``value`` against the type ``hint`` and return it converted (lists to tuples, ints to floats)."""
     if hint is Any:
@@ -238,7 +251,7 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. model.params.C=4")
     dotted, text = assignment.split("=", 1)
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=ConfigLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {dotted}: value {text!r} is not valid YAML ({exc})") from None
     parts = dotted.strip().split(".")
@@ -271,7 +284,7 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=ConfigLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,10 @@ class StageTimer:
         self.times[name] = round(time.perf_counter() - began, 3)
         self.bar.update(1)
         tqdm.write(f"[winnow] {name}: {self.times[name]:.1f}s", file=sys.stderr)
+
+    def note(self, detail: str) -> None:
+        """Say what the current stage is doing now (e.g. which fold), on the same bar."""
+        self.bar.set_postfix_str(detail)
 
     def close(self) -> None:
         self.bar.close()
@@ -173,14 +177,29 @@ def _fit_and_score_fold(
     )
 
 
-def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[str, Any]:
-    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article."""
+def _quiet(detail: str) -> None:
+    """A ``note`` that says nothing."""
+
+
+def cross_validate(
+    config: RunConfig,
+    train: pd.DataFrame,
+    folds: int,
+    note: Callable[[str], None] = _quiet,
+) -> dict[str, Any]:
+    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article.
+
+    ``note`` hears of each finished fold."""
     try:
         splits = article_folds(train["doc_id"].reset_index(drop=True), folds, copies=False)
     except ValueError as exc:
         raise DataError(f"evaluation.cv_folds: {exc}") from None
     jobs = (delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits)
-    results = Parallel(n_jobs=min(folds, os.cpu_count() or 1))(jobs)
+    results = []
+    note(f"cross-validation 0/{folds} folds")
+    for result in Parallel(n_jobs=min(folds, os.cpu_count() or 1), return_as="generator")(jobs):
+        results.append(result)
+        note(f"cross-validation {len(results)}/{folds} folds")
     values: dict[str, list[float]] = {}
     for r in results:
         for key in ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece"):
@@ -220,10 +239,14 @@ def evaluate_fitted(
     train: pd.DataFrame,
     test: pd.DataFrame,
     extra: dict[str, pd.DataFrame],
+    note: Callable[[str], None] = _quiet,
 ) -> tuple[dict[str, Any], np.ndarray, list[str]]:
-    """Every metric of a fitted pipeline, the test probabilities and the prediction records."""
+    """Every metric of a fitted pipeline, the test probabilities and the prediction records.
+
+    ``note`` hears which set is being scored."""
     labels = [str(c) for c in pipeline.classes_]
     n_boot = config.evaluation.bootstrap
+    note(f"test split ({len(test):,} units, {n_boot} bootstrap samples)")
     test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
     metrics: dict[str, Any] = {
         "n_train": len(train),
@@ -238,6 +261,7 @@ def evaluate_fitted(
             metrics["test"][f"by_{column}"] = score_groups(test, test_proba, labels, column)
     predictions = _prediction_rows("test", test, test_proba, labels)
     for path, frame in extra.items():
+        note(f"{path} ({len(frame):,} units)")
         proba = pipeline.predict_proba(isolated(frame)[FRAME_COLUMNS])
         metrics["extra_sets"][path] = score(frame["label"], proba, labels, n_bootstrap=n_boot)
         predictions += _prediction_rows(path, frame, proba, labels)
@@ -317,13 +341,17 @@ def run(
             else:
                 fit_pipeline(pipeline, train, config)
         with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(pipeline, config, train, test, extra)
+            metrics, test_proba, predictions = evaluate_fitted(
+                pipeline, config, train, test, extra, timer.note
+            )
             if stream:
                 metrics.update(stream.train_metrics())
             if searched:
                 metrics["search"] = searched.metrics_entry(config)
             if config.evaluation.cv_folds:
-                metrics["cv"] = cross_validate(config, train, config.evaluation.cv_folds)
+                metrics["cv"] = cross_validate(
+                    config, train, config.evaluation.cv_folds, timer.note
+                )
         with timer.stage("package"):
             labels = [str(c) for c in pipeline.classes_]
             manifest = {

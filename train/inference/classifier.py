@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
@@ -145,20 +147,23 @@ class Classifier:
     def __repr__(self) -> str:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
 
-    def proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
+    def proba_frame(self, frame: pd.DataFrame, progress: bool = False) -> np.ndarray:
         """Class probabilities for a frame of units, scored in batches of whole articles.
 
         Rows may come in any order: they are grouped by article and ordered by position, so
         features drawn from neighbouring units see the same neighbours as in one pass. An article
         longer than ``BATCH_SIZE`` is scored in windows with ``context_margin`` neighbours on each
-        side, the widest neighbourhood any fitted featurizer reads.
+        side, the widest neighbourhood any fitted featurizer reads. ``progress`` shows a bar on
+        stderr once scoring takes more than a second.
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
         if n == 0:
             return proba
-        for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
-            proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
+        with tqdm(total=n, unit="unit", disable=not progress, file=sys.stderr, delay=1.0) as bar:
+            for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
+                proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
+                bar.update(int(own.sum()))
         return proba
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
