@@ -13,7 +13,6 @@ from typing import Any
 
 from . import __version__
 from .config import load_config
-from .data.load import read_labelled_jsonl
 from .errors import WinnowError
 
 EXIT_USAGE = 2
@@ -84,6 +83,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=Path)
     p.add_argument(
         "data", type=Path, help="JSONL with 'text' and 'label' (article columns optional)"
+    )
+    p.add_argument(
+        "--context",
+        choices=["auto", "article", "lone"],
+        default="auto",
+        help="read units in their articles (needs doc_id) or alone; auto: in articles where the "
+        "file has doc_id (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--allow-pickle", action="store_true")
@@ -258,18 +264,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate.metrics import format_groups, format_metrics, score, score_groups
-    from .fit.pipeline import FRAME_COLUMNS
+    from .data.load import read_labelled_jsonl
+    from .evaluate.metrics import evaluate_set, format_groups, format_metrics
     from .inference.classifier import load_model
 
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     frame = read_labelled_jsonl(args.data, model.labels)
-    proba = model.proba_frame(frame[FRAME_COLUMNS])
-    groups = frame["doc_id"].tolist() if frame["doc_id"].notna().any() else None
-    metrics = score(frame["label"], proba, model.labels, groups=groups)
-    for column in ("source", "domain", "genre"):
-        if column in frame.columns and frame[column].nunique() > 1:
-            metrics[f"by_{column}"] = score_groups(frame, proba, model.labels, column)
+    metrics, _ = evaluate_set(model.proba_frame, frame, model.labels, context=args.context)
     if args.json:
         print(json.dumps(metrics))
         return 0

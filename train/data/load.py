@@ -184,15 +184,6 @@ def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, 
     return frame, problems
 
 
-def isolated(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same units with their article information removed, as lone sentences arrive at inference."""
-    alone = frame.copy()
-    alone["doc_id"] = None
-    alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    return alone
-
-
 def read_labelled_jsonl(path: str | Path, labels: Sequence[str]) -> pd.DataFrame:
     """A labelled evaluation file (``text``, ``label``; article columns optional), checked like the corpus."""
     config = DataConfig(source=[str(path)], labels=list(labels), max_chars=10**9)

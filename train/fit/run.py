@@ -22,16 +22,23 @@ from ..config import RunConfig
 from ..data.load import (
     article_folds,
     fingerprint,
-    isolated,
     load_units,
     read_labelled_jsonl,
 )
 from ..data.split import assign_splits
 from ..errors import DataError
-from ..evaluate.metrics import coverage_at, coverage_curve, format_metrics, score, score_groups
+from ..evaluate.metrics import (
+    coverage_at,
+    coverage_curve,
+    evaluate_set,
+    format_metrics,
+    score,
+    score_groups,
+)
 from ..evaluate.report import most_confident_errors, render_report
+from ..features.base import FRAME_COLUMNS, isolated
 from ..package.store import save_package
-from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
+from .pipeline import build_pipeline, resolve_params
 from .search import SearchResult, joblib_backend, search_pipeline
 from .stream import CorpusStream
 
@@ -217,8 +224,12 @@ def evaluate_fitted(
     train: pd.DataFrame,
     test: pd.DataFrame,
     extra: dict[str, pd.DataFrame],
+    dev: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, list[str]]:
-    """Every metric of a fitted pipeline, the test probabilities and the prediction records."""
+    """Every metric of a fitted pipeline, the test probabilities and the prediction records.
+
+    The dev split, held out from training like the test split, is scored too where it has units.
+    """
     labels = [str(c) for c in pipeline.classes_]
     n_boot = config.evaluation.bootstrap
     test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
@@ -234,9 +245,12 @@ def evaluate_fitted(
         if column in test.columns and test[column].notna().any():
             metrics["test"][f"by_{column}"] = score_groups(test, test_proba, labels, column)
     predictions = _prediction_rows("test", test, test_proba, labels)
+    if dev is not None and len(dev):
+        metrics["dev"], _ = evaluate_set(pipeline.predict_proba, dev, labels, n_bootstrap=n_boot)
     for path, frame in extra.items():
-        proba = pipeline.predict_proba(isolated(frame)[FRAME_COLUMNS])
-        metrics["extra_sets"][path] = score(frame["label"], proba, labels, n_bootstrap=n_boot)
+        metrics["extra_sets"][path], proba = evaluate_set(
+            pipeline.predict_proba, frame, labels, n_bootstrap=n_boot
+        )
         predictions += _prediction_rows(path, frame, proba, labels)
     threshold = config.evaluation.min_confidence
     metrics["abstention"] = coverage_at(test["label"], test_proba, labels, threshold)
@@ -254,6 +268,8 @@ def evaluate_fitted(
 def format_report(metrics: dict[str, Any]) -> str:
     """The text tables a run prints: test split, extra sets, abstention and cross-validation."""
     parts = [format_metrics(metrics["test"], "test split")]
+    if "dev" in metrics:
+        parts.append(format_metrics(metrics["dev"], "dev split"))
     parts += [format_metrics(m, p) for p, m in metrics["extra_sets"].items()]
     a = metrics["abstention"]
     parts.append(
@@ -288,6 +304,7 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
             frame = data.frame
             frame["split"] = assign_splits(frame, config.data)
             train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
+            dev = frame[frame["split"] == "dev"]
             if (train.empty and not stream) or test.empty:
                 raise DataError(f"{config.data.source}: the train or test split is empty")
             trained = stream.counts.labels if stream else train["label"]
@@ -305,7 +322,9 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
             else:
                 fit_pipeline(pipeline, train, config)
         with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(pipeline, config, train, test, extra)
+            metrics, test_proba, predictions = evaluate_fitted(
+                pipeline, config, train, test, extra, dev
+            )
             if stream:
                 metrics.update(stream.train_metrics())
             if searched:
@@ -323,6 +342,7 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 "metrics": {
                     "test_macro_f1": metrics["test"]["macro_f1"],
                     "test_macro_f1_ci95": metrics["test"].get("macro_f1_ci95"),
+                    "dev_macro_f1": metrics.get("dev", {}).get("macro_f1"),
                     **{f"{p}_macro_f1": m["macro_f1"] for p, m in metrics["extra_sets"].items()},
                 },
                 "timings_s": timer.times,

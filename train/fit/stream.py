@@ -29,11 +29,11 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..config import DataConfig, RunConfig, check_training
-from ..data.load import LoadedData, isolated, resolve_files, standard_columns, unit_problem
+from ..data.load import LoadedData, resolve_files, standard_columns, unit_problem
 from ..data.split import assign_splits
 from ..errors import ConfigError, DataError
+from ..features.base import FRAME_COLUMNS, isolated
 from ..registry import featurizers, models
-from .pipeline import FRAME_COLUMNS
 
 log = logging.getLogger(__name__)
 SURVEY_BATCH = 10_000
