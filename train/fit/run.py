@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 import yaml
 from joblib import Parallel, delayed
+from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from ..config import RunConfig
 from ..data.load import (
-    article_folds,
     fingerprint,
     load_units,
     read_labelled_jsonl,
 )
-from ..data.split import assign_splits
+from ..data.split import article_groups, assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import (
     coverage_at,
@@ -38,7 +38,7 @@ from ..evaluate.metrics import (
 from ..evaluate.report import most_confident_errors, render_report
 from ..features.base import FRAME_COLUMNS, isolated
 from ..package.store import save_package
-from .pipeline import build_pipeline, resolve_params
+from .pipeline import build_pipeline, group_fit_params, resolve_params
 from .search import SearchResult, joblib_backend, search_pipeline
 from .stream import CorpusStream
 
@@ -138,33 +138,27 @@ def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
     return labels
 
 
-def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
-    """Fit on the training frame; a model that cross-validates inside itself (calibration) gets
-    folds by article in which a unit and its isolated copy always fall together.
+def training_groups(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
+    """The article of each row of ``training_frame``: an isolated copy keeps its original's."""
+    groups = article_groups(train)
+    if config.training.isolated_copies:
+        groups = np.concatenate([groups, groups])
+    return groups
 
-    Plain k-fold would put a unit in one fold and its copy in another, so the calibrator would
-    learn from scores of units the SVM had seen and come out overconfident.
+
+def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
+    """Fit on the training frame, with every inner cross-validation (calibration) split by article.
+
+    Plain k-fold would put a unit in one fold and its isolated copy in another, so the calibrator
+    would learn from scores of units the SVM had seen and come out overconfident.
     """
     X, y = training_frame(train, config), training_labels(train, config)
-    model = pipeline.steps[-1][1]
-    k = model.get_params(deep=False).get("cv")
-    if not isinstance(k, int) or isinstance(k, bool):
-        return pipeline.fit(X, y)
     try:
-        folds = article_folds(
-            train["doc_id"].reset_index(drop=True),
-            k,
-            config.training.isolated_copies,
-            held_out_copies=True,
-        )
+        return pipeline.fit(X, y, **group_fit_params(pipeline, training_groups(train, config)))
     except ValueError as exc:
-        raise DataError(f"model.params.cv: {exc}") from None
-    model.set_params(cv=folds)
-    try:
-        pipeline.fit(X, y)
-    finally:
-        model.set_params(cv=k)  # the saved model keeps the config's value, not index arrays
-    return pipeline
+        if "folds need at least" in str(exc):
+            raise DataError(f"model.params.{exc}") from None
+        raise
 
 
 def _fit_and_score_fold(
@@ -179,10 +173,13 @@ def _fit_and_score_fold(
 
 def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[str, Any]:
     """Mean and standard deviation of each metric over ``folds`` folds that never cut an article."""
-    try:
-        splits = article_folds(train["doc_id"].reset_index(drop=True), folds, copies=False)
-    except ValueError as exc:
-        raise DataError(f"evaluation.cv_folds: {exc}") from None
+    groups = article_groups(train)
+    if len(set(groups)) < folds:
+        raise DataError(
+            f"evaluation.cv_folds: {folds} folds need at least {folds} articles, "
+            f"found {len(set(groups))}"
+        )
+    splits = GroupKFold(n_splits=folds).split(np.zeros(len(train)), groups=groups)
     jobs = (delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits)
     results = Parallel(n_jobs=min(folds, os.cpu_count() or 1))(jobs)
     values: dict[str, list[float]] = {}
@@ -316,7 +313,7 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 stream.fit(pipeline, progress)
             elif config.search.params:
                 X, y = training_frame(train, config), training_labels(train, config)
-                searched = search_pipeline(pipeline, config, X, y, train["doc_id"])
+                searched = search_pipeline(pipeline, config, X, y, training_groups(train, config))
                 searched.apply_to(config)
                 pipeline = searched.best
             else:
