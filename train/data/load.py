@@ -28,7 +28,8 @@ datasets.disable_progress_bars()
 datasets.logging.set_verbosity_error()
 
 ARTICLE_COLUMNS = ("doc_id", "position", "doc_len")
-_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
+# The datasets builder that reads each file format.
+LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 
 
 @dataclass
@@ -97,7 +98,7 @@ def _load_file(path: Path, fmt: str) -> datasets.Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return datasets.load_dataset(
-                _LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
+                LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
             )
     except Exception as exc:  # datasets wraps parser errors in many types
         raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
