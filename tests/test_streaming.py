@@ -47,7 +47,7 @@ def test_streaming_run_trains_predicts_and_never_loads_the_whole_corpus(
     def refuse(*args: object) -> None:
         raise AssertionError("streaming must not load the corpus into memory")
 
-    monkeypatch.setattr("winnow.fit.run.load_units", refuse)
+    monkeypatch.setattr("winnow.fit.training.load_units", refuse)
     result = run(streaming_config(corpus), output=tmp_path / "m", progress=False)
     assert result.metrics["n_train"] == N_TRAIN
     assert result.metrics["n_train_articles"] > 50

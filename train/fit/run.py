@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -15,17 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from joblib import Parallel, delayed
-from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from ..config import RunConfig
-from ..data.load import (
-    fingerprint,
-    load_units,
-    read_labelled_jsonl,
-)
-from ..data.split import article_groups, assign_splits
+from ..data.load import fingerprint, read_labelled_jsonl
+from ..data.split import assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import (
     coverage_at,
@@ -36,11 +29,13 @@ from ..evaluate.metrics import (
     score_groups,
 )
 from ..evaluate.report import most_confident_errors, render_report
-from ..features.base import FRAME_COLUMNS, isolated
-from ..package.store import save_package
-from .pipeline import build_pipeline, group_fit_params, resolve_params
-from .search import SearchResult, joblib_backend, search_pipeline
-from .stream import CorpusStream
+from ..features.base import FRAME_COLUMNS
+from ..package.card import model_card
+from ..package.store import Manifest, save_package
+from .cv import cross_validate
+from .pipeline import build_pipeline, resolve_params
+from .search import joblib_backend
+from .training import training_for
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 
@@ -74,128 +69,6 @@ class RunResult:
     report: str
 
 
-def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
-    """A short human-readable card: intended use, labels, data, metrics, limits."""
-    test = metrics["test"]
-    lines = [
-        f"# Model card: {manifest['name']} {manifest['version']}",
-        "",
-        "## Intended use",
-        "Labels each sentence or page fragment of a news article as `event` (a reported happening or "
-        "sourced fact), `opinion` (judgement, claim, speculation, forecast) or `boilerplate` (page "
-        "text that is no part of the story). Use it to keep events for event extraction, flag "
-        "opinion, and drop boilerplate from scraped pages.",
-        "",
-        "## Labels",
-        ", ".join(f"`{label}`" for label in manifest["labels"]),
-        "",
-        "## Data",
-        f"Trained on {metrics['n_train']} units ({metrics['n_train_articles']} articles) of the "
-        "corpus shipped in `data/`: English text written for this project, across many domains "
-        "and genres. Data files and their sha256 are in `manifest.json`.",
-        "",
-        "## Model",
-        f"Featurizers: {', '.join(f['name'] for f in manifest['config']['features'])}; "
-        f"model: {manifest['config']['model']['name']}. The resolved config is in `manifest.json`.",
-        "",
-        "## Metrics",
-        "| set | units | macro-F1 | 95% CI | accuracy |",
-        "|---|---:|---:|---|---:|",
-    ]
-    for name, m in [("test split", test), *metrics.get("extra_sets", {}).items()]:
-        ci = m.get("macro_f1_ci95")
-        interval = f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "-"
-        lines.append(
-            f"| {name} | {m['n']} | {m['macro_f1']:.3f} | {interval} | {m['accuracy']:.3f} |"
-        )
-    lines += [
-        "",
-        "## Limits",
-        "- The corpus is written by the project, not sampled from real outlets: scores on it "
-        "overstate accuracy on real news; measure on real text before relying on it.",
-        "- English only. Units are lines and sentences; a unit that mixes story and page text "
-        "gets one label.",
-        "- Opinion without cue words (flat analytical claims) and teaser headlines of other "
-        "stories are the hardest cases; a lone sentence lacks the context features an article gives.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def training_frame(train: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """The units the pipeline fits on; with ``isolated_copies`` each also appears without its article."""
-    frame = train[FRAME_COLUMNS]
-    if config.training.isolated_copies:
-        frame = pd.concat([frame, isolated(frame)], ignore_index=True)
-    return frame
-
-
-def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
-    """The labels matching ``training_frame``."""
-    labels = train["label"]
-    if config.training.isolated_copies:
-        labels = pd.concat([labels, labels], ignore_index=True)
-    return labels
-
-
-def training_groups(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
-    """The article of each row of ``training_frame``: an isolated copy keeps its original's."""
-    groups = article_groups(train)
-    if config.training.isolated_copies:
-        groups = np.concatenate([groups, groups])
-    return groups
-
-
-def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
-    """Fit on the training frame, with every inner cross-validation (calibration) split by article.
-
-    Plain k-fold would put a unit in one fold and its isolated copy in another, so the calibrator
-    would learn from scores of units the SVM had seen and come out overconfident.
-    """
-    X, y = training_frame(train, config), training_labels(train, config)
-    try:
-        return pipeline.fit(X, y, **group_fit_params(pipeline, training_groups(train, config)))
-    except ValueError as exc:
-        if "folds need at least" in str(exc):
-            raise DataError(f"model.params.{exc}") from None
-        raise
-
-
-def _fit_and_score_fold(
-    config: RunConfig, train: pd.DataFrame, held_out: pd.DataFrame
-) -> dict[str, Any]:
-    pipeline = fit_pipeline(build_pipeline(config), train, config)
-    labels = [str(c) for c in pipeline.classes_]
-    return score(
-        held_out["label"], pipeline.predict_proba(held_out[FRAME_COLUMNS]), labels, n_bootstrap=0
-    )
-
-
-def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[str, Any]:
-    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article."""
-    groups = article_groups(train)
-    if len(set(groups)) < folds:
-        raise DataError(
-            f"evaluation.cv_folds: {folds} folds need at least {folds} articles, "
-            f"found {len(set(groups))}"
-        )
-    splits = GroupKFold(n_splits=folds).split(np.zeros(len(train)), groups=groups)
-    jobs = (delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits)
-    results = Parallel(n_jobs=min(folds, os.cpu_count() or 1))(jobs)
-    values: dict[str, list[float]] = {}
-    for r in results:
-        for key in ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece"):
-            values.setdefault(key, []).append(r[key])
-        for label, c in r["per_class"].items():
-            values.setdefault(f"f1_{label}", []).append(c["f1"])
-    return {
-        "folds": folds,
-        "metrics": {
-            k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in values.items()
-        },
-    }
-
-
 def _prediction_rows(
     name: str, frame: pd.DataFrame, proba: np.ndarray, labels: list[str]
 ) -> list[str]:
@@ -218,7 +91,6 @@ def _prediction_rows(
 def evaluate_fitted(
     pipeline: Any,
     config: RunConfig,
-    train: pd.DataFrame,
     test: pd.DataFrame,
     extra: dict[str, pd.DataFrame],
     dev: pd.DataFrame | None = None,
@@ -231,8 +103,6 @@ def evaluate_fitted(
     n_boot = config.evaluation.bootstrap
     test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
     metrics: dict[str, Any] = {
-        "n_train": len(train),
-        "n_train_articles": int(train["doc_id"].nunique()),
         "test": score(
             test["label"], test_proba, labels, groups=test["doc_id"].tolist(), n_bootstrap=n_boot
         ),
@@ -262,6 +132,16 @@ def evaluate_fitted(
     return metrics, test_proba, predictions
 
 
+def headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures a manifest carries: macro-F1 of the test, dev and extra sets."""
+    return {
+        "test_macro_f1": metrics["test"]["macro_f1"],
+        "test_macro_f1_ci95": metrics["test"].get("macro_f1_ci95"),
+        "dev_macro_f1": metrics.get("dev", {}).get("macro_f1"),
+        **{f"{p}_macro_f1": m["macro_f1"] for p, m in metrics["extra_sets"].items()},
+    }
+
+
 def format_report(metrics: dict[str, Any]) -> str:
     """The text tables a run prints: test split, extra sets, abstention and cross-validation."""
     parts = [format_metrics(metrics["test"], "test split")]
@@ -288,11 +168,10 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
     pipeline = build_pipeline(config)
     out_dir = Path(output) if output else config.output_dir
     timer = StageTimer(progress)
-    stream = CorpusStream(config) if config.training.streaming else None
-    searched: SearchResult | None = None
+    training = training_for(config)
     try:
         with timer.stage("load data"):
-            data = stream.survey() if stream else load_units(config.data)
+            data = training.load()
             extra = {
                 path: read_labelled_jsonl(path, config.data.labels)
                 for path in config.evaluation.extra_sets
@@ -302,58 +181,39 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
             frame["split"] = assign_splits(frame, config.data)
             train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
             dev = frame[frame["split"] == "dev"]
-            if (train.empty and not stream) or test.empty:
-                raise DataError(f"{config.data.source}: the train or test split is empty")
-            trained = stream.counts.labels if stream else train["label"]
-            missing = set(config.data.labels) - set(trained)
+            if test.empty:
+                raise DataError(f"{config.data.source}: the test split is empty")
+            missing = set(config.data.labels) - set(training.trained_labels(train))
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
         with timer.stage("fit"), joblib_backend(config.parallel):
-            if stream:
-                stream.fit(pipeline, progress)
-            elif config.search.params:
-                X, y = training_frame(train, config), training_labels(train, config)
-                searched = search_pipeline(pipeline, config, X, y, training_groups(train, config))
-                searched.apply_to(config)
-                pipeline = searched.best
-            else:
-                fit_pipeline(pipeline, train, config)
+            pipeline = training.fit(pipeline, train, progress)
         with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(
-                pipeline, config, train, test, extra, dev
-            )
-            if stream:
-                metrics.update(stream.train_metrics())
-            if searched:
-                metrics["search"] = searched.metrics_entry(config)
+            metrics, test_proba, predictions = evaluate_fitted(pipeline, config, test, extra, dev)
+            metrics.update(training.metrics(train))
             if config.evaluation.cv_folds:
                 metrics["cv"] = cross_validate(config, train, config.evaluation.cv_folds)
         with timer.stage("package"):
-            labels = [str(c) for c in pipeline.classes_]
-            manifest = {
-                "name": config.name,
-                "version": config.version,
-                "labels": labels,
-                "config": config.to_dict(),
-                "data": {"files": fingerprint(data.files), "skipped": len(data.skipped)},
-                "metrics": {
-                    "test_macro_f1": metrics["test"]["macro_f1"],
-                    "test_macro_f1_ci95": metrics["test"].get("macro_f1_ci95"),
-                    "dev_macro_f1": metrics.get("dev", {}).get("macro_f1"),
-                    **{f"{p}_macro_f1": m["macro_f1"] for p, m in metrics["extra_sets"].items()},
-                },
-                "timings_s": timer.times,
-            }
-            if searched:
-                manifest["search"] = searched.manifest_entry(config)
+            manifest = Manifest(
+                name=config.name,
+                version=config.version,
+                labels=[str(c) for c in pipeline.classes_],
+                config=config.to_dict(),
+                data={"files": fingerprint(data.files), "skipped": len(data.skipped)},
+                metrics=headline_metrics(metrics),
+                timings_s=timer.times,
+                extra=training.manifest(),
+            )
             documents = {
                 "metrics.json": json.dumps(metrics, indent=2),
                 "predictions.jsonl": "\n".join(predictions) + "\n",
                 "config.yaml": yaml.safe_dump(config.to_dict(), sort_keys=False),
-                "MODEL_CARD.md": model_card(manifest, metrics),
-                "report.html": render_report(manifest, metrics, test["label"].tolist(), test_proba),
+                "MODEL_CARD.md": model_card(manifest.to_dict(), metrics),
+                "report.html": render_report(
+                    manifest.to_dict(), metrics, test["label"].tolist(), test_proba
+                ),
             }
-            save_package(pipeline, out_dir, manifest, documents, config.output.format)
+            save_package(pipeline, out_dir, manifest.to_dict(), documents, config.output.format)
     finally:
         timer.close()
     metrics["timings_s"] = timer.times
