@@ -98,10 +98,14 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve a packaged model over HTTP")
-    p.add_argument("model", type=Path)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser(
+        "serve",
+        help="serve a packaged model over HTTP",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("model", type=Path, help="package folder written by `winnow train`")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="TCP port to listen on (0: any free one)")
     p.add_argument(
         "--max-body",
         type=int,
@@ -109,7 +113,9 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         metavar="BYTES",
         help="largest accepted request body (413 above it)",
     )
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument(
+        "--allow-pickle", action="store_true", help="load a pickle artifact (trusted packages only)"
+    )
     p.set_defaults(func=cmd_serve)
 
 
