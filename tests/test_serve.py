@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -75,10 +76,9 @@ def read_response(stream: BinaryIO) -> tuple[int, dict[str, str], dict]:
 def exchange(address: Address, data: bytes) -> tuple[int, dict[str, str], dict]:
     """Send raw bytes, read one response; the server may reset the connection after it."""
     with socket.create_connection(address, timeout=30) as sock:
-        try:
+        # The server may answer and close before reading everything: the answer is still there.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # it answered and closed before reading everything: the answer is still there
         return read_response(sock.makefile("rb"))
 
 
