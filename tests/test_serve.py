@@ -26,8 +26,8 @@ def model() -> Classifier:
     return load_model("models/default")
 
 
-def _running(model: Classifier, timeout: float) -> Iterator[Address]:
-    srv = make_server(model, "127.0.0.1", 0, max_body=MAX_BODY, timeout=timeout)
+def _running(model: Classifier, timeout: float, max_connections: int = 1000) -> Iterator[Address]:
+    srv = make_server(model, "127.0.0.1", 0, MAX_BODY, timeout, max_connections)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
@@ -220,6 +220,25 @@ def test_idle_connections_time_out_and_do_not_block_others(impatient_server: Add
         for sock in idle:
             sock.close()
     assert request(impatient_server, "GET", "/healthz") == (200, {"status": "ok"})
+
+
+def test_a_body_that_stops_coming_is_a_408(impatient_server: Address) -> None:
+    head = b"POST /v1/label HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+    got = exchange(impatient_server, head + b'{"text": ')
+    assert_json_error(got, 408)
+    assert got[1]["connection"] == "close"
+
+
+def test_connections_over_the_cap_get_a_json_503(model: Classifier) -> None:
+    for address in _running(model, timeout=10.0, max_connections=3):
+        held = [socket.create_connection(address, timeout=30) for _ in range(3)]
+        try:
+            assert_json_error(exchange(address, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 503)
+            held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_response(held[0].makefile("rb"))[::2] == (200, {"status": "ok"})
+        finally:
+            for sock in held:
+                sock.close()
 
 
 def test_port_in_use_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:

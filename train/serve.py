@@ -296,12 +296,18 @@ def bind_socket(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
 class ModelServer:
     """A uvicorn server on an already bound socket; ``serve_forever`` runs it until ``shutdown``."""
 
-    def __init__(self, app: Starlette, sock: socket.socket, timeout: float = TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        sock: socket.socket,
+        timeout: float = TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.socket = sock
         config = uvicorn.Config(
             app,
             http=functools.partial(  # type: ignore[arg-type]
-                GuardedH11Protocol, max_connections=MAX_CONNECTIONS, head_timeout=timeout
+                GuardedH11Protocol, max_connections=max_connections, head_timeout=timeout
             ),
             lifespan="off",
             log_config=None,
@@ -334,7 +340,8 @@ def make_server(
     port: int = 8000,
     max_body: int = MAX_BODY_BYTES,
     timeout: float = TIMEOUT_S,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> ModelServer:
     """The model's HTTP API bound to ``host:port`` (0 picks a free port); ``serve_forever`` runs it."""
     app = build_app(model, max_body=max_body, timeout=timeout)
-    return ModelServer(app, bind_socket(host, port), timeout=timeout)
+    return ModelServer(app, bind_socket(host, port), timeout, max_connections)
