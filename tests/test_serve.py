@@ -194,6 +194,17 @@ def test_invalid_content_length_is_a_json_400(server: Address, length: bytes) ->
     assert got[1]["connection"] == "close"
 
 
+def test_both_content_length_and_chunked_is_a_400_that_closes(server: Address) -> None:
+    head = b"POST /v1/label HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+    smuggled = b"GET /v1/model HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = head + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled
+    with socket.create_connection(server, timeout=30) as sock:
+        sock.sendall(data)
+        stream = sock.makefile("rb")
+        assert_json_error(read_response(stream), 400)
+        assert stream.read() == b""
+
+
 def test_declared_oversized_body_is_refused_before_it_is_sent(server: Address) -> None:
     head = b"POST /v1/label HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n"
     assert_json_error(exchange(server, head), 413)

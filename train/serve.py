@@ -26,9 +26,11 @@ import h11
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .errors import ServeError
@@ -120,8 +122,10 @@ async def read_body(request: Request, max_body: int) -> bytes:
 
     Written here because Starlette's body-limit middleware answers 413 in plain text.
     """
-    declared = request.headers.get("content-length")
-    if declared is not None and int(declared) > max_body:  # uvicorn's h11 checked the digits
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit():  # h11 refuses these first; kept so the check stands on its own
+        raise _RequestError(400, f"invalid Content-Length {declared!r}")
+    if int(declared) > max_body:
         raise _RequestError(413, f"body over {max_body} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -146,13 +150,34 @@ def _encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None, close: bool = False
+) -> Response:
     """The JSON error answer; 408 and 413 close the connection, as the body was left unread."""
     body = _encode({"error": {"status": status, "message": message}})
     response = Response(body, status, headers, media_type="application/json")
-    if status in (408, 413):
+    if close or status in (408, 413):
         response.headers["Connection"] = "close"
     return response
+
+
+class AmbiguousLengthGuard:
+    """Refuse, and close, a request with both Content-Length and Transfer-Encoding (RFC 9112 6.3).
+
+    h11 reads such a body by Transfer-Encoding; a proxy in front might read it by Content-Length,
+    and the difference is how a request is smuggled past it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        names = {name for name, _ in scope.get("headers", [])}
+        if scope["type"] == "http" and {b"content-length", b"transfer-encoding"} <= names:
+            message = "send Content-Length or Transfer-Encoding, not both"
+            await error_response(400, message, close=True)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def build_app(
@@ -204,6 +229,7 @@ def build_app(
             Route("/v1/model", model_info, methods=["GET"]),
             Route("/v1/label", label, methods=["POST"]),
         ],
+        middleware=[Middleware(AmbiguousLengthGuard)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
 
