@@ -105,17 +105,25 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a packaged model over HTTP")
-    p.add_argument("model", type=Path)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("model", type=Path, help="package folder written by `winnow train`")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="TCP port, 0 for any free one (default: %(default)s)"
+    )
     p.add_argument(
         "--max-body",
         type=int,
         default=5 * 1024 * 1024,
         metavar="BYTES",
-        help="largest accepted request body (413 above it)",
+        help="largest accepted request body, 413 above it (default: %(default)s)",
     )
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow joblib (pickle) packages: only for packages you trust",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -295,6 +303,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
     from .serve import make_server
 
+    if args.max_body < 1:
+        raise WinnowError(f"--max-body must be at least 1 byte, got {args.max_body}")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     server = make_server(model, args.host, args.port, args.max_body)
     print(
