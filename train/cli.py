@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -13,7 +14,6 @@ from typing import Any
 
 from . import __version__
 from .config import load_config
-from .data.load import read_labelled_jsonl
 from .errors import WinnowError
 
 EXIT_USAGE = 2
@@ -106,6 +106,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "data", type=Path, help="JSONL with 'text' and 'label' (article columns optional)"
     )
+    p.add_argument(
+        "--context",
+        choices=["auto", "article", "lone"],
+        default="auto",
+        help="read units in their articles (needs doc_id) or alone; auto: in articles where the "
+        "file has doc_id (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--allow-pickle", action="store_true", help="allow joblib (pickle) packages")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -121,19 +128,12 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a packaged model over HTTP")
+    p.add_argument("model", type=Path, help="package folder written by `winnow train`")
     p.add_argument(
-        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on; 0.0.0.0 for every interface (default: %(default)s)",
-    )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=8000,
-        help="port to listen on (default: %(default)s)",
+        "--port", type=int, default=8000, help="TCP port, 0 for any free one (default: %(default)s)"
     )
     p.add_argument(
         "--max-body",
@@ -142,7 +142,11 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         metavar="BYTES",
         help="largest accepted request body, 413 above it (default: %(default)s)",
     )
-    p.add_argument("--allow-pickle", action="store_true", help="allow joblib (pickle) packages")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow joblib (pickle) packages: only for packages you trust",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -324,18 +328,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate.metrics import format_groups, format_metrics, score, score_groups
-    from .fit.pipeline import FRAME_COLUMNS
+    from .data.load import read_labelled_jsonl
+    from .evaluate.metrics import evaluate_set, format_groups, format_metrics
     from .inference.classifier import load_model
 
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     frame = read_labelled_jsonl(args.data, model.labels)
-    proba = model.proba_frame(frame[FRAME_COLUMNS], progress=not args.quiet)
-    groups = frame["doc_id"].tolist() if frame["doc_id"].notna().any() else None
-    metrics = score(frame["label"], proba, model.labels, groups=groups)
-    for column in ("source", "domain", "genre"):
-        if column in frame.columns and frame[column].nunique() > 1:
-            metrics[f"by_{column}"] = score_groups(frame, proba, model.labels, column)
+    proba_of = functools.partial(model.proba_frame, progress=not args.quiet)
+    metrics, _ = evaluate_set(proba_of, frame, model.labels, context=args.context)
     if args.json:
         print(json.dumps(metrics))
         return 0
@@ -360,6 +360,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
     from .serve import make_server
 
+    if args.max_body < 1:
+        raise WinnowError(f"--max-body must be at least 1 byte, got {args.max_body}")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     server = make_server(model, args.host, args.port, args.max_body)
     print(

@@ -20,16 +20,15 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import datasets
 import joblib
 import numpy as np
 import sklearn
-import skops
 import skops.io as sio
 
 from ..errors import PackageError
@@ -54,19 +53,39 @@ MAX_UNZIPPED_BYTES = 2 * 1024**3
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+@dataclass
+class Manifest:
+    """What a run records about its package; ``save_package`` adds the format, the libraries
+    and the sha256 of every file. Nothing that varies run to run (times, dates) is kept, so the
+    same config and data give the same bytes."""
+
+    name: str
+    version: str
+    labels: list[str]
+    config: dict[str, Any]
+    data: dict[str, Any]
+    metrics: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's JSON fields; ``extra`` entries (a search's results) sit at the top level."""
+        fields = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return {**fields, **self.extra}
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def library_versions() -> dict[str, str]:
     """Versions that decide whether a saved pipeline loads and behaves the same."""
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "datasets": datasets.__version__,
-        "skops": skops.__version__,
-        "joblib": joblib.__version__,
-    }
+    versions = {"python": platform.python_version()}
+    for name in ("scikit-learn", "datasets", "skops", "joblib"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 def _write(path: Path, data: bytes) -> None:
