@@ -239,6 +239,38 @@ def test_a_non_zip_artifact_gives_one_line(
     assert "model.skops: not a skops (zip) archive" in err
 
 
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in members.items():
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{"1.npy": b"x"}, {"schema.json": b"{}"}, {"schema.json": b"[" * 200_000}],
+    ids=["no schema", "empty schema", "deeply nested schema"],
+)
+def test_a_malformed_skops_archive_gives_one_line(
+    package: Path, members: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (package / "model.skops").write_bytes(_zip(members))
+    _resign(package)
+    err = _one_line_error(["predict", str(package), "examples/article.txt"], capsys)
+    assert "model.skops: not a valid skops archive" in err
+
+
+def test_a_config_name_that_could_reach_code_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(Path("configs/complement_nb.yaml").read_text() + "\nname: 'x\"y'\n")
+    err = _one_line_error(["train", str(config), "--output", str(tmp_path / "out")], capsys)
+    assert "bad.yaml: name: " in err and "is not allowed" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_artifact_that_unzips_far_beyond_its_size_is_refused(
     package: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

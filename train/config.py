@@ -145,6 +145,13 @@ def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
+# What a package may be called and its labels: they reach file names, generated code and wheel
+# metadata, so they can carry no quotes, line breaks or paths (checked again by package.store).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+-]{0,31}")
+LABEL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
 class ConfigLoader(yaml.SafeLoader):
     """Safe YAML loading with YAML 1.2 floats: ``2e-5`` is a number, as the README writes
     defaults, not the string YAML 1.1 makes of an exponent without a dot."""
@@ -328,6 +335,16 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: data.split_ratios needs train > 0 and test > 0, got {ratios}")
     if any(v < 0 for v in ratios.values()) or abs(sum(ratios.values()) - 1.0) > 1e-6:
         raise ConfigError(f"{path}: data.split_ratios must be >= 0 and sum to 1, got {ratios}")
+    for key, value, pattern in (
+        ("name", config.name, NAME_PATTERN),
+        ("version", config.version, VERSION_PATTERN),
+        *(("data.labels", label, LABEL_PATTERN) for label in config.data.labels),
+    ):
+        if not pattern.fullmatch(str(value)):
+            raise ConfigError(
+                f"{path}: {key}: {value!r} is not allowed (expected {pattern.pattern}); "
+                "it names the package and reaches its wheel"
+            )
     if len(set(config.data.labels)) < 2:
         raise ConfigError(f"{path}: data.labels needs at least two distinct labels")
     if config.data.max_chars < 1:

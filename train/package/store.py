@@ -31,6 +31,7 @@ import numpy as np
 import sklearn
 import skops.io as sio
 
+from ..config import LABEL_PATTERN, NAME_PATTERN, VERSION_PATTERN
 from ..errors import PackageError
 
 FORMAT_VERSION = 1
@@ -38,11 +39,8 @@ MANIFEST = "manifest.json"
 MANIFEST_HASH = "manifest.sha256"
 ARTIFACTS = {"skops": "model.skops", "joblib": "model.joblib"}
 
-# What a manifest may name. Names and labels reach generated code and wheel metadata, file names
-# reach the file system: each is held to a pattern that cannot carry quotes, line breaks or paths.
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+-]{0,31}")
-LABEL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+# What a manifest may name. Names and labels (patterns in config) reach generated code and wheel
+# metadata, file names reach the file system: none can carry quotes, line breaks or paths.
 FILE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*")
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 # A skops artifact may unzip to at most this many times its own size (the shipped model: about
@@ -573,13 +571,16 @@ def load_artifact(
         pipeline = joblib.load(io.BytesIO(data))
     else:
         check_unzipped_size(data, file)
-        data = upgrade_legacy_paths(data)
-        untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
+        try:
+            data = upgrade_legacy_paths(data)
+            untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
+        except (KeyError, ValueError, TypeError, RecursionError, zipfile.BadZipFile) as exc:
+            raise PackageError(f"{file}: not a valid skops archive ({exc})") from None
         if untrusted:
             raise PackageError(f"{file}: refusing untrusted types: {', '.join(untrusted)}")
         try:
             pipeline = sio.loads(data, trusted=trusted)
-        except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise PackageError(f"{file}: cannot load the skops archive ({exc})") from None
     check_patterns(pipeline, allowed_patterns, file)
     return pipeline
