@@ -16,6 +16,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from ..features.base import FRAME_COLUMNS
+
 
 def calibration_bins(
     y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], bins: int = 10
@@ -129,7 +131,6 @@ def score(
 
 Context = Literal["auto", "article", "lone"]
 GROUP_COLUMNS = ("source", "domain", "genre")
-FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
 
 
 def evaluate_set(
@@ -158,6 +159,7 @@ def evaluate_set(
             doc_id=None,
             position=pd.array([pd.NA] * len(units), dtype="Int64"),
             doc_len=pd.array([pd.NA] * len(units), dtype="Int64"),
+            block=pd.array([pd.NA] * len(units), dtype="Int64"),
         )
     proba = proba_of(units)
     groups = frame["doc_id"].tolist() if context == "article" else None

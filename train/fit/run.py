@@ -30,6 +30,7 @@ from ..data.split import assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import coverage_at, coverage_curve, format_metrics, score, score_groups
 from ..evaluate.report import most_confident_errors, render_report
+from ..inference.decode import ArticleDecoder
 from ..package.store import save_package
 from .pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
 from .search import SearchResult, joblib_backend, search_pipeline
@@ -160,6 +161,15 @@ def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
     return pipeline
 
 
+def fit_article_pass(train: pd.DataFrame, config: RunConfig, labels: list[str]) -> Any:
+    """The fitted article decoder the config asks for, counted from the training articles, or None."""
+    if config.article.decoder == "none":
+        return None
+    articles = train[train["doc_id"].notna()].sort_values(["doc_id", "position"], kind="stable")
+    sequences = articles.groupby("doc_id", sort=False)["label"].agg(list)
+    return ArticleDecoder(strength=config.article.strength).fit(sequences, labels)
+
+
 def _fit_and_score_fold(
     config: RunConfig, train: pd.DataFrame, held_out: pd.DataFrame
 ) -> dict[str, Any]:
@@ -217,11 +227,18 @@ def evaluate_fitted(
     train: pd.DataFrame,
     test: pd.DataFrame,
     extra: dict[str, pd.DataFrame],
+    decoder: ArticleDecoder | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, list[str]]:
-    """Every metric of a fitted pipeline, the test probabilities and the prediction records."""
+    """Every metric of a fitted pipeline, the test probabilities and the prediction records.
+
+    With an article ``decoder`` the test split is scored as it ships: each article decoded as a
+    sequence. Extra sets are lone units, which the article pass leaves as they are.
+    """
     labels = [str(c) for c in pipeline.classes_]
     n_boot = config.evaluation.bootstrap
     test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
+    if decoder is not None:
+        test_proba = decoder.decode_frame(test, test_proba)
     metrics: dict[str, Any] = {
         "n_train": len(train),
         "n_train_articles": int(train["doc_id"].nunique()),
@@ -304,8 +321,11 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 pipeline = searched.best
             else:
                 fit_pipeline(pipeline, train, config)
+            decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
         with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(pipeline, config, train, test, extra)
+            metrics, test_proba, predictions = evaluate_fitted(
+                pipeline, config, train, test, extra, decoder
+            )
             if stream:
                 metrics.update(stream.train_metrics())
             if searched:
@@ -327,6 +347,8 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 },
                 "timings_s": timer.times,
             }
+            if decoder is not None:
+                manifest["article_pass"] = decoder.to_dict()
             if searched:
                 manifest["search"] = searched.manifest_entry(config)
             documents = {

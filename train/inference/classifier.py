@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..package.store import load_artifact, verify_package
 from ..registry import trusted_types
+from .decode import ArticleDecoder
 from .segment import split_units
 
 # The only types outside skops' defaults that a package may contain: what the registered
@@ -24,8 +25,10 @@ UNCERTAIN = "uncertain"
 def units_frame(
     texts: Sequence[str],
     doc_id: str | None = None,
+    blocks: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order."""
+    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order,
+    and ``blocks`` gives each unit's block (its line or paragraph) where it is known."""
     n = len(texts)
     frame = pd.DataFrame({"text": list(texts)})
     if doc_id is None:
@@ -36,6 +39,8 @@ def units_frame(
         frame["doc_id"] = doc_id
         frame["position"] = pd.array(range(n), dtype="Int64")
         frame["doc_len"] = pd.array([n] * n, dtype="Int64")
+    known = doc_id is not None and blocks is not None
+    frame["block"] = pd.array(list(blocks) if known else [pd.NA] * n, dtype="Int64")
     return frame
 
 
@@ -109,6 +114,11 @@ class Classifier:
         self.context_margin: int = neighbour_window(pipeline)
         # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
         self.max_chars: int = int(manifest.get("config", {}).get("data", {}).get("max_chars", 5000))
+        # The article pass, where the package has one: units with a doc_id are decoded as a sequence.
+        article_pass = manifest.get("article_pass")
+        self.decoder: ArticleDecoder | None = (
+            ArticleDecoder.from_dict(article_pass, self.labels) if article_pass else None
+        )
 
     def __repr__(self) -> str:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
@@ -119,13 +129,14 @@ class Classifier:
         Rows may come in any order: they are grouped by article and ordered by position, so
         features drawn from neighbouring units see the same neighbours as in one pass. An article
         longer than ``BATCH_SIZE`` is scored in windows with ``context_margin`` neighbours on each
-        side, the widest neighbourhood any fitted featurizer reads.
+        side, the widest neighbourhood any fitted featurizer reads. Where the package has an article
+        pass, the units of each article get their posteriors from it; lone units keep their scores.
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
         for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
             proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
-        return proba
+        return self.decoder.decode_frame(frame, proba) if self.decoder else proba
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities of ``labels`` for each text, each read as a unit on its own.
@@ -161,7 +172,9 @@ class Classifier:
         A unit whose top score is below ``min_confidence`` is labelled ``"uncertain"``.
         """
         segments = split_units(text, max_chars=self.max_chars)
-        proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
+        proba = self.proba_frame(
+            units_frame([s.text for s in segments], doc_id=doc, blocks=[s.block for s in segments])
+        )
         return [
             self._unit(s.start, s.end, s.text, p, min_confidence)
             for s, p in zip(segments, proba, strict=True)

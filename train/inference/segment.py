@@ -107,11 +107,13 @@ _SEPARATOR = re.compile(r"^[\W_]{1,10}$")
 
 @dataclass(frozen=True)
 class Segment:
-    """One unit of an article: ``text == article[start:end]``."""
+    """One unit of an article: ``text == article[start:end]``; ``block`` is the index of its
+    non-blank line, the block that block features read."""
 
     start: int
     end: int
     text: str
+    block: int = 0
 
 
 def _is_abbreviation(line: str, end: int) -> bool:
@@ -165,6 +167,7 @@ def split_units(article: str, max_chars: int | None = None) -> list[Segment]:
     """
     segments: list[Segment] = []
     offset = 0
+    block = -1
     for match in _LINE.finditer(article):
         raw = match.group(0)
         if not raw:
@@ -175,6 +178,7 @@ def split_units(article: str, max_chars: int | None = None) -> list[Segment]:
         stripped = line.strip()
         if not stripped:
             continue
+        block += 1
         spans = [(0, len(line))] if _SEPARATOR.match(stripped) or "@" in line else _split_line(line)
         for start, end in spans:
             piece = line[start:end]
@@ -191,5 +195,5 @@ def split_units(article: str, max_chars: int | None = None) -> list[Segment]:
             )
             for a, b in pieces:
                 piece_text = article[a:b].rstrip()
-                segments.append(Segment(a, a + len(piece_text), piece_text))
+                segments.append(Segment(a, a + len(piece_text), piece_text, block))
     return segments
