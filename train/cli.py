@@ -143,6 +143,15 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     check = data_sub.add_parser("check", help="counts, duplicates, split leaks, bad records")
     check.add_argument("config", nargs="?", default="configs/default.yaml")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument(
+        "--against",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="reference text (JSONL with 'text', .txt, or folders of them): report corpus units "
+        "sharing 8 consecutive words with it",
+    )
     check.set_defaults(func=cmd_data_check)
 
 
@@ -352,7 +361,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     from .data.check import check_corpus
 
     config = load_config(args.config, args.overrides)
-    report = check_corpus(config)
+    report = check_corpus(config, args.against)
     print(report.render())
     return 0 if report.ok else 1
 
