@@ -134,6 +134,8 @@ class Classifier:
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
+        if n == 0:  # an empty article: scikit-learn refuses zero rows
+            return proba
         for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
             proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
         return self.decoder.decode_frame(frame, proba) if self.decoder else proba
