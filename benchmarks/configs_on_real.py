@@ -17,10 +17,8 @@ from pathlib import Path
 from winnow import load_model
 from winnow.config import load_config
 from winnow.data.load import read_labelled_jsonl
-from winnow.evaluate.metrics import score, score_groups
+from winnow.evaluate.metrics import evaluate_set
 from winnow.fit.run import run
-
-FRAME = ["text", "doc_id", "position", "doc_len"]
 
 
 def main() -> None:
@@ -36,8 +34,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             result = run(config, output=Path(tmp) / config.name, progress=False)
             model = load_model(result.output_dir)
-            proba = model.proba_frame(real[FRAME])
-            metrics = score(real["label"], proba, model.labels, n_bootstrap=1000)
+            metrics, _ = evaluate_set(model.proba_frame, real, model.labels, n_bootstrap=1000)
             size = (result.output_dir / model.manifest["artifact"]).stat().st_size
         rows.append(
             {
@@ -46,7 +43,7 @@ def main() -> None:
                 "challenge_macro_f1": next(iter(result.metrics["extra_sets"].values()))["macro_f1"],
                 "real_macro_f1": metrics["macro_f1"],
                 "real_ci95": metrics["macro_f1_ci95"],
-                "real_by_source": score_groups(real, proba, model.labels, "source"),
+                "real_by_source": metrics["by_source"],
                 "fit_s": result.metrics["timings_s"]["fit"],
                 "artifact_mb": size / 1e6,
             }

@@ -20,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-MINIMAL = "name: t\nfeatures:\n  - name: tfidf_words.v1\n"
+MINIMAL = "name: t\ndata:\n  source: [data/corpus/*.jsonl]\nfeatures:\n  - name: tfidf_words.v1\n"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -138,3 +138,15 @@ def test_missing_config_file_from_the_cli(capsys: pytest.CaptureFixture[str]) ->
     assert (
         capsys.readouterr().err.strip() == "winnow: error: configs/nope.yaml: no such config file"
     )
+
+
+def test_no_hidden_data_paths(tmp_path: Path) -> None:
+    """A config used outside the repository names its own data: nothing defaults to repo files."""
+    config = tmp_path / "mine.yaml"
+    config.write_text("name: mine\nfeatures: [{name: cues.v1}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"mine\.yaml: data\.source: list at least one data file"):
+        load_config(config)
+    config.write_text(
+        "name: mine\ndata: {source: [x.jsonl]}\nfeatures: [{name: cues.v1}]\n", encoding="utf-8"
+    )
+    assert load_config(config).evaluation.extra_sets == []

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from winnow import load_model
 from winnow.cli import main
 from winnow.config import FeatureConfig, ModelConfig, load_config
-from winnow.data.load import isolated, load_units
+from winnow.data.load import load_units
+from winnow.features.base import isolated
 from winnow.fit.pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
 from winnow.inference.classifier import Classifier
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from . import __version__
 from .config import load_config
-from .data.load import read_labelled_jsonl
 from .errors import WinnowError
 
 EXIT_USAGE = 2
@@ -101,6 +100,13 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --spans: read predicted event and opinion as 'content'",
     )
+    p.add_argument(
+        "--context",
+        choices=["auto", "article", "lone"],
+        default="auto",
+        help="read units in their articles (needs doc_id) or alone; auto: in articles where the "
+        "file has doc_id (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--allow-pickle", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -115,17 +121,25 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a packaged model over HTTP")
-    p.add_argument("model", type=Path)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("model", type=Path, help="package folder written by `winnow train`")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="TCP port, 0 for any free one (default: %(default)s)"
+    )
     p.add_argument(
         "--max-body",
         type=int,
         default=5 * 1024 * 1024,
         metavar="BYTES",
-        help="largest accepted request body (413 above it)",
+        help="largest accepted request body, 413 above it (default: %(default)s)",
     )
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow joblib (pickle) packages: only for packages you trust",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -283,8 +297,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate.metrics import format_groups, format_metrics, score, score_groups
-    from .fit.pipeline import FRAME_COLUMNS
+    from .data.load import read_labelled_jsonl
+    from .evaluate.metrics import evaluate_set, format_groups, format_metrics
     from .inference.classifier import load_model
 
     if (args.data is None) == (args.spans is None):
@@ -293,12 +307,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.spans is not None:
         return _evaluate_spans(model, args)
     frame = read_labelled_jsonl(args.data, model.labels)
-    proba = model.proba_frame(frame[FRAME_COLUMNS])
-    groups = frame["doc_id"].tolist() if frame["doc_id"].notna().any() else None
-    metrics = score(frame["label"], proba, model.labels, groups=groups)
-    for column in ("source", "domain", "genre"):
-        if column in frame.columns and frame[column].nunique() > 1:
-            metrics[f"by_{column}"] = score_groups(frame, proba, model.labels, column)
+    metrics, _ = evaluate_set(model.proba_frame, frame, model.labels, context=args.context)
     if args.json:
         print(json.dumps(metrics))
         return 0
@@ -338,6 +347,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
     from .serve import make_server
 
+    if args.max_body < 1:
+        raise WinnowError(f"--max-body must be at least 1 byte, got {args.max_body}")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     server = make_server(model, args.host, args.port, args.max_body)
     print(

@@ -27,7 +27,7 @@ LABELS = ("event", "opinion", "boilerplate")
 class DataConfig:
     """Where the labelled units come from and how they split."""
 
-    source: list[str] = field(default_factory=lambda: ["data/corpus/*.jsonl"])
+    source: list[str] = field(default_factory=list)
     format: Literal["json", "csv", "parquet", "hub"] = "json"
     text_column: str = "text"
     label_column: str = "label"
@@ -95,7 +95,7 @@ class ParallelConfig:
 class EvaluationConfig:
     """What is scored after training, besides the test split."""
 
-    extra_sets: list[str] = field(default_factory=lambda: ["data/challenge.jsonl"])
+    extra_sets: list[str] = field(default_factory=list)
     bootstrap: int = 1000
     cv_folds: int = 0
     min_confidence: float = 0.5
@@ -169,12 +169,11 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, args))}")
         return value
     if origin in (typing.Union, types.UnionType):
-        errors = []
         for arg in args:
             try:
                 return coerce(value, arg, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
+            except ConfigError:
+                continue
         raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
     if hint is type(None):
         if value is not None:
@@ -332,6 +331,8 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: data.labels needs at least two distinct labels")
     if config.data.max_chars < 1:
         raise ConfigError(f"{path}: data.max_chars must be >= 1")
+    if not config.data.source:
+        raise ConfigError(f"{path}: data.source: list at least one data file or glob")
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:

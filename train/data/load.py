@@ -19,7 +19,6 @@ from typing import Any
 import datasets
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
 
 from ..config import DataConfig
 from ..errors import DataError
@@ -29,7 +28,8 @@ datasets.disable_progress_bars()
 datasets.logging.set_verbosity_error()
 
 ARTICLE_COLUMNS = ("doc_id", "position", "doc_len", "block")
-_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
+# The datasets builder that reads each file format.
+LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _load_file(path: Path, fmt: str) -> datasets.Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return datasets.load_dataset(
-                _LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
+                LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
             )
     except Exception as exc:  # datasets wraps parser errors in many types
         raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
@@ -185,44 +185,7 @@ def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, 
     return frame, problems
 
 
-def isolated(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same units with their article information removed, as lone sentences arrive at inference."""
-    alone = frame.copy()
-    alone["doc_id"] = None
-    alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    if "block" in alone:
-        alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    return alone
-
-
 def read_labelled_jsonl(path: str | Path, labels: Sequence[str]) -> pd.DataFrame:
     """A labelled evaluation file (``text``, ``label``; article columns optional), checked like the corpus."""
     config = DataConfig(source=[str(path)], labels=list(labels), max_chars=10**9)
     return load_units(config).frame
-
-
-Folds = list[tuple[np.ndarray, np.ndarray]]
-
-
-def article_folds(doc_ids: pd.Series, k: int, copies: bool, held_out_copies: bool = False) -> Folds:
-    """GroupKFold by article over a training frame whose rows n..2n-1 may be isolated copies.
-
-    A copy always falls in its original's fold, so no unit is both fitted and scored. Search
-    scores only the originals, as the test split scores units in their articles; calibration
-    (``held_out_copies``) scores both, since lone sentences are scored too.
-    """
-    n = len(doc_ids)
-    groups = doc_ids.where(
-        doc_ids.notna(), "__unit_" + pd.Series(range(n), index=doc_ids.index).astype(str)
-    )
-    if groups.nunique() < k:
-        raise ValueError(f"{k} folds need at least {k} articles, found {groups.nunique()}")
-    folds = []
-    for train, held_out in GroupKFold(n_splits=k).split(np.zeros(n), groups=groups.to_numpy()):
-        if copies:
-            train = np.concatenate([train, train + n])
-            if held_out_copies:
-                held_out = np.concatenate([held_out, held_out + n])
-        folds.append((train, held_out))
-    return folds

@@ -18,6 +18,12 @@ def article_keys(frame: pd.DataFrame) -> pd.Series:
     return frame["doc_id"].where(frame["doc_id"].notna(), "unit:" + frame["text"].astype(str))
 
 
+def article_groups(frame: pd.DataFrame) -> np.ndarray:
+    """A group label per unit for group-aware folds: its ``doc_id``, or its own row where it has none."""
+    own = "__unit_" + pd.Series(range(len(frame)), index=frame.index).astype(str)
+    return frame["doc_id"].where(frame["doc_id"].notna(), own).astype(str).to_numpy()
+
+
 def split_of(keys: pd.Series, seed: int, ratios: Mapping[str, float]) -> pd.Series:
     """The split of each article key: a seeded hash mapped onto the ``train``/``dev``/``test`` ratios.
 

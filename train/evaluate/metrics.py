@@ -16,7 +16,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from ..features.base import FRAME_COLUMNS
+from ..features.base import FRAME_COLUMNS, isolated
 
 
 def calibration_bins(
@@ -139,14 +139,15 @@ def evaluate_set(
     labels: Sequence[str],
     context: Context = "auto",
     n_bootstrap: int = 1000,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
     """Score one labelled set the one way every caller does: ``metrics.json``, ``winnow evaluate``
     and the benchmarks.
 
     ``context`` says how units are read: ``article`` keeps the article columns, so position and
     neighbour features see the article; ``lone`` drops them, as lone sentences arrive; ``auto``
     is ``article`` where the file has any ``doc_id``. The bootstrap resamples articles where units
-    are read in their article, units otherwise. Both choices are recorded in the result.
+    are read in their article, units otherwise. Both choices are recorded in the metrics, which
+    come back with the probabilities.
     """
     has_articles = bool(frame["doc_id"].notna().any())
     if context == "auto":
@@ -154,14 +155,7 @@ def evaluate_set(
     if context == "article" and not has_articles:
         raise ValueError("context 'article' needs a doc_id column")
     units = frame[FRAME_COLUMNS]
-    if context == "lone":
-        units = units.assign(
-            doc_id=None,
-            position=pd.array([pd.NA] * len(units), dtype="Int64"),
-            doc_len=pd.array([pd.NA] * len(units), dtype="Int64"),
-            block=pd.array([pd.NA] * len(units), dtype="Int64"),
-        )
-    proba = proba_of(units)
+    proba = proba_of(isolated(units) if context == "lone" else units)
     groups = frame["doc_id"].tolist() if context == "article" else None
     metrics = score(frame["label"], proba, labels, groups=groups, n_bootstrap=n_bootstrap)
     metrics["context"] = context
@@ -169,8 +163,7 @@ def evaluate_set(
     for column in GROUP_COLUMNS:
         if column in frame.columns and frame[column].nunique() > 1:
             metrics[f"by_{column}"] = score_groups(frame, proba, labels, column)
-    metrics["_proba"] = proba
-    return metrics
+    return metrics, proba
 
 
 def format_metrics(metrics: dict[str, Any], title: str) -> str:

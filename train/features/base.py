@@ -30,3 +30,13 @@ def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
     return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
+
+
+def isolated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same units with their article information removed, as lone sentences arrive at inference."""
+    alone = frame.copy()
+    alone["doc_id"] = None
+    alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    return alone

@@ -29,16 +29,15 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..config import DataConfig, RunConfig, check_training
-from ..data.load import LoadedData, isolated, resolve_files, standard_columns, unit_problem
+from ..data.load import LOADERS, LoadedData, resolve_files, standard_columns, unit_problem
 from ..data.split import assign_splits
 from ..errors import ConfigError, DataError
+from ..features.base import FRAME_COLUMNS, isolated
 from ..registry import featurizers, models
-from .pipeline import FRAME_COLUMNS
 
 log = logging.getLogger(__name__)
 SURVEY_BATCH = 10_000
 FILTER_BATCH = 1_000
-_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 # Newer datasets fill the shuffle buffer from up to 10 files read at once, each reader holding a
 # block of its file (~30 MB of JSON), so memory grew with the number of files up to 10: read one
 # file at a time (the order of the files is still shuffled every epoch).
@@ -128,7 +127,7 @@ class CorpusStream:
                     ]
                     return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
                 return datasets.load_dataset(
-                    _LOADERS[data.format], data_files=sources, split="train", streaming=True
+                    LOADERS[data.format], data_files=sources, split="train", streaming=True
                 )
             except Exception as exc:  # datasets wraps reader errors in many types
                 raise DataError(

@@ -106,10 +106,9 @@ def article_batches(
 class Classifier:
     """A verified, loaded package: ``labels``, ``predict``, ``predict_proba`` and ``label_article``."""
 
-    def __init__(self, pipeline: Any, manifest: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(self, pipeline: Any, manifest: dict[str, Any]) -> None:
         self.pipeline = pipeline
         self.manifest = manifest
-        self.path = path
         self.labels: list[str] = [str(c) for c in pipeline.classes_]
         self.context_margin: int = neighbour_window(pipeline)
         # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
@@ -197,4 +196,4 @@ def load_model(path: str | Path, allow_pickle: bool = False) -> Classifier:
     path = Path(path)
     manifest = verify_package(path)
     pipeline = load_artifact(path, manifest, TRUSTED_TYPES, allow_pickle=allow_pickle)
-    return Classifier(pipeline, manifest, path)
+    return Classifier(pipeline, manifest)

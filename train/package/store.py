@@ -18,14 +18,14 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import datasets
 import joblib
 import sklearn
-import skops
 import skops.io as sio
 
 from ..errors import PackageError
@@ -36,19 +36,39 @@ MANIFEST_HASH = "manifest.sha256"
 ARTIFACTS = {"skops": "model.skops", "joblib": "model.joblib"}
 
 
+@dataclass
+class Manifest:
+    """What a run records about its package; ``save_package`` adds the format, the libraries,
+    the creation time and the sha256 of every file."""
+
+    name: str
+    version: str
+    labels: list[str]
+    config: dict[str, Any]
+    data: dict[str, Any]
+    metrics: dict[str, Any]
+    timings_s: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's JSON fields; ``extra`` entries (a search's results) sit at the top level."""
+        fields = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return {**fields, **self.extra}
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def library_versions() -> dict[str, str]:
     """Versions that decide whether a saved pipeline loads and behaves the same."""
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "datasets": datasets.__version__,
-        "skops": skops.__version__,
-        "joblib": joblib.__version__,
-    }
+    versions = {"python": platform.python_version()}
+    for name in ("scikit-learn", "datasets", "skops", "joblib"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 def _write(path: Path, data: bytes) -> None:
