@@ -174,17 +174,18 @@ def test_decoder_round_trips_through_the_manifest_and_refuses_bad_entries() -> N
         ArticleDecoder.from_dict({"strength": 1.0}, LABELS)
 
 
+MINIMAL = "name: t\ndata:\n  source: [u.jsonl]\nfeatures:\n  - name: tfidf_words.v1\n"
+
+
 def test_article_section_is_validated_with_key_names(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
-    path.write_text(
-        "name: t\nfeatures:\n  - name: tfidf_words.v1\narticle:\n  decodr: forward_backward\n"
-    )
+    path.write_text(MINIMAL + "article:\n  decodr: forward_backward\n")
     with pytest.raises(ConfigError, match=r"article\.decodr.*did you mean 'decoder'"):
         load_config(path)
-    path.write_text("name: t\nfeatures:\n  - name: tfidf_words.v1\narticle:\n  decoder: crf\n")
+    path.write_text(MINIMAL + "article:\n  decoder: crf\n")
     with pytest.raises(ConfigError, match=r"article\.decoder: 'crf' is not one of"):
         load_config(path)
-    path.write_text("name: t\nfeatures:\n  - name: tfidf_words.v1\narticle:\n  strength: -1\n")
+    path.write_text(MINIMAL + "article:\n  strength: -1\n")
     with pytest.raises(ConfigError, match=r"article\.strength must be >= 0"):
         load_config(path)
 
