@@ -99,12 +99,28 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a packaged model on a labelled JSONL file")
+    p = sub.add_parser(
+        "evaluate", help="score a packaged model on labelled units or span-labelled documents"
+    )
     p.add_argument(
         "model", type=Path, help="package folder written by winnow train, e.g. models/default"
     )
     p.add_argument(
-        "data", type=Path, help="JSONL with 'text' and 'label' (article columns optional)"
+        "data",
+        type=Path,
+        nargs="?",
+        help="JSONL with 'text' and 'label' (article columns optional)",
+    )
+    p.add_argument(
+        "--spans",
+        type=Path,
+        metavar="LABELS",
+        help="JSONL of file, start, end, label: spans of whole documents kept beside it",
+    )
+    p.add_argument(
+        "--content-vs-boilerplate",
+        action="store_true",
+        help="with --spans: read predicted event and opinion as 'content'",
     )
     p.add_argument(
         "--context",
@@ -179,6 +195,15 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set data.seed=3 (repeatable)",
+    )
+    check.add_argument(
+        "--against",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="reference text (JSONL with 'text', .txt, or folders of them): report corpus units "
+        "sharing 8 consecutive words with it",
     )
     check.set_defaults(func=cmd_data_check)
 
@@ -332,7 +357,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate.metrics import evaluate_set, format_groups, format_metrics
     from .inference.classifier import load_model
 
+    if (args.data is None) == (args.spans is None):
+        raise WinnowError("evaluate: give either a labelled JSONL file or --spans LABELS")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
+    if args.spans is not None:
+        return _evaluate_spans(model, args)
     frame = read_labelled_jsonl(args.data, model.labels)
     proba_of = functools.partial(model.proba_frame, progress=not args.quiet)
     metrics, _ = evaluate_set(proba_of, frame, model.labels, context=args.context)
@@ -343,6 +372,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for key, groups_metrics in metrics.items():
         if key.startswith("by_"):
             print(f"\n{format_groups(groups_metrics, key[3:])}")
+    return 0
+
+
+def _evaluate_spans(model: Any, args: argparse.Namespace) -> int:
+    """Label each document the spans name, as ``winnow predict`` does, and score the spans."""
+    from .evaluate.spans import format_span_metrics, read_spans, score_spans
+    from .inference.predict import read_article
+
+    spans, documents = read_spans(args.spans)
+    units = {
+        name: model.label_article(read_article(str(path)), doc=name)
+        for name, path in documents.items()
+    }
+    metrics = score_spans(spans, units, args.content_vs_boilerplate)
+    print(json.dumps(metrics) if args.json else format_span_metrics(metrics, str(args.spans)))
     return 0
 
 
@@ -385,7 +429,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     from .data.check import check_corpus
 
     config = load_config(args.config, args.overrides)
-    report = check_corpus(config)
+    report = check_corpus(config, args.against)
     print(report.render())
     return 0 if report.ok else 1
 

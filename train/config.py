@@ -103,6 +103,17 @@ class EvaluationConfig:
 
 
 @dataclass
+class ArticleConfig:
+    """The article pass: decode each article's units as a sequence (``none``: each unit on its own).
+
+    ``strength`` is the exponent on the learned label transitions: 0 ignores them.
+    """
+
+    decoder: Literal["none", "forward_backward"] = "none"
+    strength: float = 1.0
+
+
+@dataclass
 class OutputConfig:
     """Where and in which format the packaged model is written."""
 
@@ -124,6 +135,7 @@ class RunConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    article: ArticleConfig = field(default_factory=ArticleConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -359,6 +371,8 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: evaluation.cv_folds must be 0 (off) or >= 2")
     if not 0.0 <= config.evaluation.min_confidence <= 1.0:
         raise ConfigError(f"{path}: evaluation.min_confidence must be within [0, 1]")
+    if config.article.strength < 0:
+        raise ConfigError(f"{path}: article.strength must be >= 0")
     try:
         check_training(config)
         check_search(config)
@@ -377,6 +391,11 @@ def check_training(config: RunConfig) -> None:
         raise ConfigError("training.shuffle_buffer must be >= 0 (0: no shuffling)")
     if not training.streaming:
         return
+    if config.article.decoder != "none":
+        raise ConfigError(
+            "article.decoder: the article pass counts label transitions over the training set "
+            "in memory; set it to none with training.streaming: true"
+        )
     if config.evaluation.cv_folds:
         raise ConfigError(
             "evaluation.cv_folds: cross-validation needs the training set in memory; "

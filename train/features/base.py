@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-# Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
-FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
+# Columns every input frame carries; units without an article have missing doc_id/position/doc_len,
+# and units whose line or paragraph is unknown (lone sentences, rows written without one) a missing block.
+FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len", "block"]
 Columns = str | list[str]
 
 
@@ -37,4 +38,5 @@ def isolated(frame: pd.DataFrame) -> pd.DataFrame:
     alone["doc_id"] = None
     alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     return alone

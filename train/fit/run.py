@@ -31,6 +31,7 @@ from ..evaluate.metrics import (
 )
 from ..evaluate.report import most_confident_errors, render_report
 from ..features.base import FRAME_COLUMNS
+from ..inference.decode import ArticleDecoder
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
 from .cv import cross_validate, quiet
@@ -76,6 +77,26 @@ class RunResult:
     report: str
 
 
+def fit_article_pass(
+    train: pd.DataFrame, config: RunConfig, labels: list[str]
+) -> ArticleDecoder | None:
+    """The article decoder the config asks for, counted from the training articles, or None."""
+    if config.article.decoder == "none":
+        return None
+    articles = train[train["doc_id"].notna()].sort_values(["doc_id", "position"], kind="stable")
+    sequences = articles.groupby("doc_id", sort=False)["label"].agg(list)
+    return ArticleDecoder(strength=config.article.strength).fit(sequences, labels)
+
+
+def shipped_proba(
+    pipeline: Any, decoder: ArticleDecoder | None
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Scores as the package gives them: the pipeline's, then the article pass where there is one."""
+    if decoder is None:
+        return pipeline.predict_proba
+    return lambda units: decoder.decode_frame(units, pipeline.predict_proba(units))
+
+
 def _prediction_rows(
     name: str, frame: pd.DataFrame, proba: np.ndarray, labels: list[str]
 ) -> list[str]:
@@ -102,16 +123,19 @@ def evaluate_fitted(
     extra: dict[str, pd.DataFrame],
     dev: pd.DataFrame | None = None,
     note: Callable[[str], None] = quiet,
+    decoder: ArticleDecoder | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, list[str]]:
     """Every metric of a fitted pipeline, the test probabilities and the prediction records.
 
     The dev split, held out from training like the test split, is scored too where it has units.
-    ``note`` hears which set is being scored.
+    ``note`` hears which set is being scored. With an article ``decoder`` every set is scored as
+    the package ships: units of an article decoded as a sequence, lone units as they are.
     """
     labels = [str(c) for c in pipeline.classes_]
     n_boot = config.evaluation.bootstrap
+    proba_of = shipped_proba(pipeline, decoder)
     note(f"test split ({len(test):,} units, {n_boot} bootstrap samples)")
-    test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
+    test_proba = proba_of(test[FRAME_COLUMNS])
     metrics: dict[str, Any] = {
         "test": score(
             test["label"], test_proba, labels, groups=test["doc_id"].tolist(), n_bootstrap=n_boot
@@ -124,11 +148,11 @@ def evaluate_fitted(
     predictions = _prediction_rows("test", test, test_proba, labels)
     if dev is not None and len(dev):
         note(f"dev split ({len(dev):,} units)")
-        metrics["dev"], _ = evaluate_set(pipeline.predict_proba, dev, labels, n_bootstrap=n_boot)
+        metrics["dev"], _ = evaluate_set(proba_of, dev, labels, n_bootstrap=n_boot)
     for path, frame in extra.items():
         note(f"{path} ({len(frame):,} units)")
         metrics["extra_sets"][path], proba = evaluate_set(
-            pipeline.predict_proba, frame, labels, n_bootstrap=n_boot
+            proba_of, frame, labels, n_bootstrap=n_boot
         )
         predictions += _prediction_rows(path, frame, proba, labels)
     threshold = config.evaluation.min_confidence
@@ -209,9 +233,10 @@ def run(
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
         with timer.stage("fit"), joblib_backend(config.parallel):
             pipeline = training.fit(pipeline, train, progress)
+            decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
         with timer.stage("evaluate"), joblib_backend(config.parallel):
             metrics, test_proba, predictions = evaluate_fitted(
-                pipeline, config, test, extra, dev, timer.note
+                pipeline, config, test, extra, dev, timer.note, decoder
             )
             metrics.update(training.metrics(train))
             if config.evaluation.cv_folds:
@@ -226,7 +251,10 @@ def run(
                 config=config.to_dict(),
                 data={"files": fingerprint(data.files), "skipped": len(data.skipped)},
                 metrics=headline_metrics(metrics),
-                extra=training.manifest(),
+                extra={
+                    **training.manifest(),
+                    **({"article_pass": decoder.to_dict()} if decoder else {}),
+                },
             )
             documents = {
                 "metrics.json": json.dumps(metrics, indent=2),

@@ -90,7 +90,7 @@ def check_streamable(config: RunConfig) -> None:
         if not featurizers.entry(feature.name, f"features.{i}").streamable:
             why = (
                 "reads the neighbouring units of its article, which a shuffled stream separates"
-                if feature.name.startswith("context.")
+                if feature.name.startswith(("context.", "blocks."))
                 else "needs the whole corpus"
             )
             raise ConfigError(

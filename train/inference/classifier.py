@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
+from .decode import ArticleDecoder
 from .segment import Segment, iter_units
 
 # The only types outside skops' defaults that a package may contain: what the registered
@@ -40,9 +41,11 @@ def units_frame(
     doc_id: str | None = None,
     first: int = 0,
     doc_len: int | None = None,
+    blocks: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order,
-    or the units ``first`` onwards of an article of ``doc_len`` units."""
+    or the units ``first`` onwards of an article of ``doc_len`` units, and ``blocks`` gives each
+    unit's block (its line or paragraph) where it is known."""
     n = len(texts)
     frame = pd.DataFrame({"text": list(texts)})
     if doc_id is None:
@@ -53,6 +56,8 @@ def units_frame(
         frame["doc_id"] = doc_id
         frame["position"] = pd.array(range(first, first + n), dtype="Int64")
         frame["doc_len"] = pd.array([n if doc_len is None else doc_len] * n, dtype="Int64")
+    known = doc_id is not None and blocks is not None
+    frame["block"] = pd.array(list(blocks) if known else [pd.NA] * n, dtype="Int64")
     return frame
 
 
@@ -136,6 +141,11 @@ class Classifier:
         self.context_margin: int = neighbour_window(pipeline)
         # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
         self.max_chars: int = int(manifest.get("config", {}).get("data", {}).get("max_chars", 5000))
+        # The article pass, where the package has one: units with a doc_id are decoded as a sequence.
+        article_pass = manifest.get("article_pass")
+        self.decoder: ArticleDecoder | None = (
+            ArticleDecoder.from_dict(article_pass, self.labels) if article_pass else None
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -152,8 +162,9 @@ class Classifier:
         Rows may come in any order: they are grouped by article and ordered by position, so
         features drawn from neighbouring units see the same neighbours as in one pass. An article
         longer than ``BATCH_SIZE`` is scored in windows with ``context_margin`` neighbours on each
-        side, the widest neighbourhood any fitted featurizer reads. ``progress`` shows a bar on
-        stderr once scoring takes more than a second.
+        side, the widest neighbourhood any fitted featurizer reads. Where the package has an article
+        pass, the units of each article get their posteriors from it; lone units keep their scores.
+        ``progress`` shows a bar on stderr once scoring takes more than a second.
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
@@ -163,7 +174,7 @@ class Classifier:
             for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
                 proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
                 bar.update(int(own.sum()))
-        return proba
+        return self.decoder.decode_frame(frame, proba) if self.decoder else proba
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities of ``labels`` for each text, each read as a unit on its own.
@@ -207,13 +218,36 @@ class Classifier:
     def iter_label_article(
         self, text: str, doc: str = "article", min_confidence: float = 0.0, total: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """``label_article`` one unit at a time, as each batch is scored: memory stays bounded by
-        the batch however long the article (``total``, its unit count, saves one pass).
+        """``label_article`` one unit at a time, memory bounded by the batch however long the
+        article (``total``, its unit count, saves one pass).
 
-        Windows of ``BATCH_SIZE`` units are scored with ``context_margin`` neighbours either side,
-        as ``proba_frame`` scores a long article, so the labels are the same.
+        Without an article pass each unit comes out as soon as its batch is scored. With one, the
+        sequence needs the whole article: the scores (a few numbers a unit) are kept, decoded,
+        and the units are cut again to come out with their posteriors.
         """
         total = self.count_units(text) if total is None else total
+        if self.decoder is None:
+            for segments, proba in self._scored_windows(text, doc, total):
+                for s, p in zip(segments, proba, strict=True):
+                    yield self._unit(s.start, s.end, s.text, p, min_confidence)
+            return
+        scores = np.zeros((total, len(self.labels)))
+        done = 0
+        for segments, proba in self._scored_windows(text, doc, total):
+            scores[done : done + len(segments)] = proba
+            done += len(segments)
+        posteriors = self.decoder.posteriors(scores[:done])
+        for s, p in zip(iter_units(text, max_chars=self.max_chars), posteriors, strict=True):
+            yield self._unit(s.start, s.end, s.text, p, min_confidence)
+
+    def _scored_windows(
+        self, text: str, doc: str, total: int
+    ) -> Iterator[tuple[list[Segment], np.ndarray]]:
+        """The article's units in windows of ``BATCH_SIZE``, each with the pipeline's scores.
+
+        Each window is scored with ``context_margin`` neighbours either side, as ``proba_frame``
+        scores a long article, so the scores are the same as in one pass.
+        """
         margin = self.context_margin
         window: list[
             Segment
@@ -234,11 +268,15 @@ class Classifier:
             low = max(base, answered - margin)
             high = min(base + len(window), own_end + margin)
             rows = window[low - base : high - base]
-            frame = units_frame([s.text for s in rows], doc_id=doc, first=low, doc_len=total)
+            frame = units_frame(
+                [s.text for s in rows],
+                doc_id=doc,
+                first=low,
+                doc_len=total,
+                blocks=[s.block for s in rows],
+            )
             proba = self.pipeline.predict_proba(frame)
-            for i in range(answered - low, own_end - low):
-                s = rows[i]
-                yield self._unit(s.start, s.end, s.text, proba[i], min_confidence)
+            yield rows[answered - low : own_end - low], proba[answered - low : own_end - low]
             answered = own_end
             keep_from = max(base, answered - margin)
             del window[: keep_from - base]

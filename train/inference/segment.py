@@ -116,11 +116,13 @@ WRAP_MIN, WRAP_MAX = 60, 100
 
 @dataclass(frozen=True)
 class Segment:
-    """One unit of an article: ``text == article[start:end]``."""
+    """One unit of an article: ``text == article[start:end]``; ``block`` is the index of its
+    block (a non-blank line, or a hard-wrapped paragraph), which block features read."""
 
     start: int
     end: int
     text: str
+    block: int = 0
 
 
 def _is_abbreviation(line: str, end: int) -> bool:
@@ -211,7 +213,7 @@ def _blocks(article: str) -> Iterator[tuple[int, int, bool]]:
 
 def iter_units(article: str, max_chars: int | None = None) -> Iterator[Segment]:
     """The units of ``article`` one by one, as ``split_units`` returns them (see there)."""
-    for block_start, block_end, wrapped in _blocks(article):
+    for block, (block_start, block_end, wrapped) in enumerate(_blocks(article)):
         line = article[block_start:block_end]
         whole = not wrapped and (_SEPARATOR.match(line.strip()) or "@" in line)
         spans = [(0, len(line))] if whole else _split_line(line)
@@ -230,7 +232,7 @@ def iter_units(article: str, max_chars: int | None = None) -> Iterator[Segment]:
             )
             for a, b in pieces:
                 piece_text = article[a:b].rstrip()
-                yield Segment(a, a + len(piece_text), piece_text)
+                yield Segment(a, a + len(piece_text), piece_text, block)
 
 
 def split_units(article: str, max_chars: int | None = None) -> list[Segment]:
