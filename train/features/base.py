@@ -40,3 +40,12 @@ def isolated(frame: pd.DataFrame) -> pd.DataFrame:
     alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     return alone
+
+
+def copy_mask(frame: pd.DataFrame) -> np.ndarray:
+    """The rows that also train as lone units (isolated copies): all but those whose ``isolate``
+    column is false, furniture whose label only its page can tell, like a reader's comment."""
+    if "isolate" not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    explicit_false = frame["isolate"].map(lambda v: not pd.isna(v) and not bool(v))
+    return ~explicit_false.to_numpy(dtype=bool)
