@@ -1,0 +1,93 @@
+"""Packaged models on real third-party text, per set and per source, with the article pass on and off.
+
+For each model: macro-F1 on the lone real sentences (overall and accuracy per source), balanced
+accuracy (content vs boilerplate) on the whole real pages, macro-F1 (event vs opinion) on the
+whole real editorials, both scored as ``winnow evaluate --spans`` scores them, and the corpus test
+split from the package's metrics. The real sets in ``../shared/eval`` are read for measurement
+only; without them the script says so and exits 2.
+
+    .venv/bin/python benchmarks/documents.py models/default [MORE_MODELS] [--eval ../shared/eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from winnow import load_model
+from winnow.data.load import read_labelled_jsonl
+from winnow.evaluate.metrics import evaluate_set
+from winnow.evaluate.spans import read_spans, score_spans
+from winnow.inference.classifier import Classifier
+from winnow.inference.predict import read_article
+
+DOCUMENT_SETS = {"pages": True, "articles": False}  # set -> read event and opinion as content
+
+
+def score_documents(model: Classifier, eval_dir: Path) -> dict[str, Any]:
+    """Every real-text figure of one loaded model, as it is configured now."""
+    real = read_labelled_jsonl(eval_dir / "real_sentences.jsonl", model.labels)
+    sentences, _ = evaluate_set(model.proba_frame, real, model.labels, n_bootstrap=0)
+    found: dict[str, Any] = {
+        "real_macro_f1": sentences["macro_f1"],
+        "real_by_source": {k: v["accuracy"] for k, v in sentences["by_source"].items()},
+    }
+    for name, content in DOCUMENT_SETS.items():
+        spans, files = read_spans(eval_dir / name / "labels.jsonl")
+        units = {f: model.label_article(read_article(str(p)), doc=f) for f, p in files.items()}
+        metrics = score_spans(spans, units, content_vs_boilerplate=content)
+        key = "balanced_accuracy" if content else "macro_f1"
+        found[name] = metrics[key]
+        if not content:
+            found["articles_event_f1"] = metrics["f1"].get("event")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path)
+    parser.add_argument("--eval", type=Path, default=Path("../shared/eval"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not (args.eval / "real_sentences.jsonl").is_file():
+        print(f"{args.eval}: no real evaluation sets here; nothing to measure", file=sys.stderr)
+        return 2
+    rows = []
+    print(
+        "| model | article pass | test split | pages (balanced acc.) | editorials (macro-F1) "
+        "| editorial event F1 | real sentences (macro-F1) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for path in args.models:
+        model = load_model(path)
+        test = model.manifest.get("metrics", {}).get("test_macro_f1")
+        decoder = model.decoder
+        for label, active in (("on", decoder), ("off", None)):
+            if label == "on" and decoder is None:
+                continue
+            model.decoder = active
+            figures = {
+                "model": str(path),
+                "article_pass": label,
+                **score_documents(model, args.eval),
+            }
+            rows.append(figures)
+            print(
+                f"| {path} | {label} | {test:.3f} | {figures['pages']:.3f} | "
+                f"{figures['articles']:.3f} | {figures['articles_event_f1']:.3f} | "
+                f"{figures['real_macro_f1']:.3f} |"
+            )
+    print("\nReal sentences, accuracy per source:")
+    for row in rows:
+        sources = ", ".join(f"{k} {v:.3f}" for k, v in row["real_by_source"].items())
+        print(f"- {row['model']} (article pass {row['article_pass']}): {sources}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
