@@ -213,11 +213,20 @@ STYLE_NAMES: tuple[str, ...] = (
 )
 
 
-def text_style(text: str) -> list[float]:
-    """Grammatical style of one unit: tense, reference, names, numbers, in the order of ``STYLE_NAMES``."""
+_CLITIC = re.compile(r"(?<=\w)'(?:ll|s|re|ve|d|m)$")
+
+
+def text_style(text: str, split_clitics: bool = False) -> list[float]:
+    """Grammatical style of one unit: tense, reference, names, numbers, in the order of ``STYLE_NAMES``.
+
+    With ``split_clitics`` a contraction's clitic also counts (``it's`` adds ``'s``), so the lexicon
+    entries ``'s`` and ``'re`` can match.
+    """
     tokens = _TOKEN.findall(text)
     words = [t for t in tokens if t[0].isalnum() or t[0] == "'"]
     lower = [w.lower().replace("’", "'") for w in words]
+    if split_clitics:
+        lower += [m.group() for w in lower if (m := _CLITIC.search(w))]
     n = max(len(words), 1)
     past = sum(w.endswith("ed") and len(w) > 4 for w in lower) + sum(
         w in PAST_IRREGULAR for w in lower
@@ -243,12 +252,20 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 1
         return self
 
+    split_clitics = False
+
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        rows = [text_style(str(t)) for t in as_frame(X)["text"]]
+        rows = [text_style(str(t), self.split_clitics) for t in as_frame(X)["text"]]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STYLE_NAMES))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"style_{n}" for n in STYLE_NAMES], dtype=object)
+
+
+class CliticStyleFeatures(StyleFeatures):
+    """``StyleFeatures`` whose contractions also count their clitic, so ``'s`` and ``'re`` match."""
+
+    split_clitics = True
 
 
 @featurizers.register(
@@ -265,3 +282,11 @@ def cues() -> tuple[Any, Columns]:
 def style() -> tuple[Any, Columns]:
     """Tense, reference, proper-name and number rates."""
     return StyleFeatures(), FRAME_COLUMNS
+
+
+@featurizers.register(
+    "style.v2", trusted_types=("winnow.features.cues.CliticStyleFeatures",), streamable=True
+)
+def style_v2() -> tuple[Any, Columns]:
+    """``style.v1`` with contractions split, so the copula entries ``'s`` and ``'re`` count."""
+    return CliticStyleFeatures(), FRAME_COLUMNS

@@ -34,16 +34,16 @@ _MASK64 = (1 << 64) - 1
 
 
 class _CodePointTest:
-    """A Unicode property of code points, looked up as an array and learned lazily.
+    """A property of code points, looked up as an array and learned lazily.
 
-    Only code points seen so far are tested (with Python's own definition, so results agree with
-    ``re`` and ``str.split``); a batch costs one array lookup.
+    Only code points seen so far are computed (with Python's own definition, so results agree
+    with ``re`` and ``str.split``); a batch costs one array lookup.
     """
 
-    def __init__(self, test: Callable[[str], bool]) -> None:
+    def __init__(self, test: Callable[[str], Any], dtype: type = bool) -> None:
         self._test = test
         self._known = np.zeros(0x110000, dtype=bool)
-        self._value = np.zeros(0x110000, dtype=bool)
+        self._value = np.zeros(0x110000, dtype=dtype)
 
     def __call__(self, codes: np.ndarray) -> np.ndarray:
         unknown = codes[~self._known[codes]]
