@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from winnow.features.batch_cues import batch_cue_matrix
+from winnow.features.context import BatchContextFeatures, ContextFeatures
 from winnow.features.cues import (
     _RATE_LEXICONS,
     CUE_NAMES,
@@ -110,3 +112,16 @@ def test_cue_featurizers_are_registered_under_versioned_names(name: str) -> None
     transformer, _columns = featurizers.build(name, {}, "features.0")
     frame_rows = transformer.fit_transform(SENTENCES)
     assert frame_rows.shape == (len(SENTENCES), len(CUE_NAMES))
+
+
+def test_context_v2_equals_v1_on_shuffled_articles_except_clitics() -> None:
+    rows = []
+    for path in sorted((ROOT / "data/corpus").glob("*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    frame = pd.DataFrame(rows)[["text", "doc_id", "position", "doc_len"]]
+    frame = frame.sample(frac=1, random_state=0)
+    v1 = ContextFeatures(window=2).fit(frame).transform(frame)
+    v2 = BatchContextFeatures(window=2).fit(frame).transform(frame)
+    names = ContextFeatures(window=2).get_feature_names_out()
+    differs = np.abs(v1 - v2).max(axis=0) > 1e-12
+    assert {n.split("_", 1)[1] for n in names[differs]} == {"modal_future"}
