@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 # Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
 FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
@@ -21,47 +22,59 @@ def positive(name: str, value: float) -> None:
 
 
 def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
-    """Accept a frame with a ``text`` column or a plain list of unit texts."""
+    """Accept a frame with a ``text`` column, a plain list of unit texts, or a 2-D array whose
+    columns are ``FRAME_COLUMNS`` in order."""
     if isinstance(X, pd.DataFrame):
+        if "text" not in X.columns:
+            raise ValueError(f"expected a 'text' column, got {list(X.columns)}")
         return X
-    return pd.DataFrame({"text": list(X)})
+    if sp.issparse(X):
+        raise TypeError("sparse input is not supported: featurizers read unit texts")
+    if isinstance(X, str):
+        raise ValueError("expected a list of unit texts, got one string")
+    values = np.asarray(X, dtype=object)
+    if values.ndim == 2:
+        width = min(values.shape[1], len(FRAME_COLUMNS))
+        frame = pd.DataFrame(values[:, :width], columns=FRAME_COLUMNS[:width])
+        for column in FRAME_COLUMNS[width:]:
+            frame[column] = None
+        return frame
+    if values.ndim != 1:
+        raise ValueError(f"expected unit texts, got an array of shape {values.shape}")
+    return pd.DataFrame({"text": list(values)})
+
+
+class UnitFeaturizer(TransformerMixin, BaseEstimator):
+    """A featurizer of unit frames (or lists of unit texts) that learns nothing from the corpus.
+
+    ``fit`` records the input's columns as scikit-learn does (``n_features_in_``,
+    ``feature_names_in_``) and ``transform`` checks them. Objects fitted by winnow 0.2, which
+    recorded no columns, are not checked, so their packages keep loading.
+    """
+
+    def _check_params(self) -> None:
+        """Refuse invalid parameters at fit (``__init__`` only stores them)."""
+
+    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> UnitFeaturizer:
+        self._check_params()
+        as_frame(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
+        self._checks_input = True
+        return self
+
+    def _frame(self, X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
+        """The input of ``transform`` as a frame, once the featurizer is known to be fitted."""
+        check_is_fitted(self)
+        frame = as_frame(X)
+        if getattr(self, "_checks_input", False):
+            validate_data(self, X, skip_check_array=True, reset=False)
+        return frame
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "_checks_input", False) or hasattr(self, "n_features_in_")
 
 
 def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
     return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
-
-
-def record_input(estimator: Any, X: pd.DataFrame | Sequence[str]) -> None:
-    """Set ``n_features_in_`` (and ``feature_names_in_`` for a frame) at fit, as scikit-learn does."""
-    if isinstance(X, pd.DataFrame):
-        if "text" not in X.columns:
-            raise ValueError(f"expected a 'text' column, got {list(X.columns)}")
-        estimator.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        estimator.n_features_in_ = X.shape[1]
-        return
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    estimator.n_features_in_ = 1
-
-
-def unit_texts(estimator: Any, X: pd.DataFrame | Sequence[str]) -> list[str]:
-    """The unit texts of a fitted featurizer's input: a frame's ``text`` column or a list of texts."""
-    check_is_fitted(estimator, "n_features_in_")
-    if isinstance(X, pd.DataFrame):
-        if "text" not in X.columns:
-            raise ValueError(f"expected a 'text' column, got {list(X.columns)}")
-        texts = X["text"]
-    elif isinstance(X, str):
-        raise ValueError("expected a list of texts, got one string")
-    else:
-        texts = X
-    return [t if isinstance(t, str) else str(t) for t in texts]
-
-
-def text_tags(tags: Any) -> Any:
-    """Tags of a featurizer that reads unit texts rather than a numeric matrix."""
-    tags.input_tags.two_d_array = False
-    tags.input_tags.string = True
-    return tags

@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
-from sklearn.utils.validation import check_is_fitted
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, record_input, text_tags, unit_texts
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
 from .cues import (
     _COPYRIGHT,
     _EMAIL,
@@ -267,22 +265,14 @@ def batch_cue_matrix(texts: Sequence[str]) -> np.ndarray:
     return np.column_stack(columns).astype(np.float64).reshape(n, len(CUE_NAMES))
 
 
-class CueCountFeatures(TransformerMixin, BaseEstimator):
+class CueCountFeatures(UnitFeaturizer):
     """``cues.v1``'s cue vector computed for a whole batch, with clitics counted as words."""
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> CueCountFeatures:
-        record_input(self, X)
-        return self
-
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        check_is_fitted(self, "n_features_in_")
-        return batch_cue_matrix(unit_texts(self, X))
+        return batch_cue_matrix(self._frame(X)["text"].tolist())
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"cue_{n}" for n in CUE_NAMES], dtype=object)
-
-    def __sklearn_tags__(self) -> Any:
-        return text_tags(super().__sklearn_tags__())
 
 
 @featurizers.register(

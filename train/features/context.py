@@ -7,27 +7,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, as_frame, has_article
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_article
 from .cues import CUE_NAMES, _cue_matrix
 
 
-class PositionFeatures(TransformerMixin, BaseEstimator):
+class PositionFeatures(UnitFeaturizer):
     """Where a unit sits in its article: relative position, first or last few units, no article."""
 
     def __init__(self, edge: int = 3) -> None:
         self.edge = edge
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> PositionFeatures:
+    def _check_params(self) -> None:
         if self.edge < 1:
             raise ValueError(f"edge must be >= 1, got {self.edge}")
-        self.n_features_in_ = 1
-        return self
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = as_frame(X)
+        frame = self._frame(X)
         known = has_article(frame)
         out = np.zeros((len(frame), 6))
         out[:, 5] = ~known
@@ -47,7 +44,7 @@ class PositionFeatures(TransformerMixin, BaseEstimator):
         return np.asarray([f"position_{n}" for n in names], dtype=object)
 
 
-class ContextFeatures(TransformerMixin, BaseEstimator):
+class ContextFeatures(UnitFeaturizer):
     """Cues of the neighbouring units of the same article, as jusText revises a block by its neighbours.
 
     A short line between short lines is likely a menu; a legal sentence after a copyright line is a
@@ -58,17 +55,15 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, window: int = 1) -> None:
         self.window = window
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> ContextFeatures:
+    def _check_params(self) -> None:
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
-        self.n_features_in_ = 1
-        return self
 
     def _offsets(self) -> list[int]:
         return [o for o in range(-self.window, self.window + 1) if o != 0]
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = as_frame(X).reset_index(drop=True)
+        frame = self._frame(X).reset_index(drop=True)
         n, width = len(frame), len(CUE_NAMES) + 1
         offsets = self._offsets()
         out = np.zeros((n, width * len(offsets)))
@@ -120,7 +115,7 @@ class BatchContextFeatures(ContextFeatures):
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
         from .batch_cues import batch_cue_matrix
 
-        frame = as_frame(X).reset_index(drop=True)
+        frame = self._frame(X).reset_index(drop=True)
         n, width = len(frame), len(CUE_NAMES) + 1
         offsets = self._offsets()
         out = np.zeros((n, width * len(offsets)))

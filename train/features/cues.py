@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, as_frame
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
 
 
 def _words(*groups: str) -> frozenset[str]:
@@ -175,19 +174,15 @@ def _cue_matrix(texts: Iterable[str]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUE_NAMES))
 
 
-class CueLexiconFeatures(TransformerMixin, BaseEstimator):
+class CueLexiconFeatures(UnitFeaturizer):
     """Rates of modal, hedge, evaluative, person, imperative and reporting words plus page cues.
 
     These carry what n-grams learn slowly from a small corpus: that "will" forecasts, that "said"
     reports, that "©" and "Subscribe" are page furniture.
     """
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> CueLexiconFeatures:
-        self.n_features_in_ = 1
-        return self
-
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        return _cue_matrix(as_frame(X)["text"])
+        return _cue_matrix(self._frame(X)["text"])
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"cue_{n}" for n in CUE_NAMES], dtype=object)
@@ -244,18 +239,14 @@ def text_style(text: str, split_clitics: bool = False) -> list[float]:
     ]
 
 
-class StyleFeatures(TransformerMixin, BaseEstimator):
+class StyleFeatures(UnitFeaturizer):
     """Tense, abstract reference, proper names and numbers: what separates a report from a claim
     when neither carries a cue word."""
-
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> StyleFeatures:
-        self.n_features_in_ = 1
-        return self
 
     split_clitics = False
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        rows = [text_style(str(t), self.split_clitics) for t in as_frame(X)["text"]]
+        rows = [text_style(str(t), self.split_clitics) for t in self._frame(X)["text"]]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STYLE_NAMES))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

@@ -8,12 +8,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 
 from ..registry import featurizers
-from .base import Columns, as_frame, positive
+from .base import Columns, UnitFeaturizer, positive
 
 _NAME = re.compile(r"(?<=[\w,;:’'\"”)] )[A-Z][\w’'-]*|(?<=\w-)[A-Z][\w’'-]*")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -27,16 +26,12 @@ def mask_text(text: str) -> str:
     return _DIGITS.sub("0", _NAME.sub("Xx", text))
 
 
-class MaskedText(TransformerMixin, BaseEstimator):
+class MaskedText(UnitFeaturizer):
     """The unit texts with names and numbers masked, for an n-gram featurizer that follows it."""
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> MaskedText:
-        self.n_features_in_ = 1
-        return self
-
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> list[str]:
-        texts = X if isinstance(X, pd.Series) else as_frame(X)["text"]
-        return [mask_text(str(t)) for t in texts]
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
+        texts = self._frame(X)["text"]
+        return np.asarray([mask_text(str(t)) for t in texts], dtype=object)
 
 
 class CompactTfidfVectorizer(TfidfVectorizer):
