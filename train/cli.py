@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import load_config
-from .data.load import read_labelled_jsonl
 from .errors import WinnowError
 
 EXIT_USAGE = 2
@@ -151,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .fit.run import run
 
     config = load_config(args.config, args.overrides)
@@ -182,8 +181,8 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
 
     for source in args.inputs:
         if _is_record_file(source):
-            ds = load_records(Path(source))
-            here = min(skip, len(ds))
+            ds = load_records(Path(source), num_proc=args.num_proc)
+            here = min(skip, len(ds)) if skip else 0
             skip -= here
             yield from record_segments(
                 model,
@@ -213,7 +212,7 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
             segments = record_segments(
                 model,
                 path,
-                load_records(path),
+                load_records(path, num_proc=args.num_proc),
                 num_proc=args.num_proc,
                 min_confidence=args.min_confidence,
                 progress=not args.quiet,
@@ -238,7 +237,7 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
-    from .inference.predict import LineWriter, count_complete_lines, format_line
+    from .inference.predict import LineWriter, count_complete_lines, format_line, in_batches
     from .package.store import write_atomic
 
     _check_predict_args(args)
@@ -252,12 +251,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return 0
     skip = count_complete_lines(args.output) if args.resume else 0
     with LineWriter(args.output, append=args.resume) as out:
-        for segment in _labelled_inputs(model, args, skip):
-            out.write(format_line(segment, args.format))
+        for segments in in_batches(_labelled_inputs(model, args, skip), 1024):
+            out.write("".join(format_line(segment, args.format) for segment in segments))
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data.load import read_labelled_jsonl
     from .evaluate.metrics import format_groups, format_metrics, score, score_groups
     from .fit.pipeline import FRAME_COLUMNS
     from .inference.classifier import load_model
@@ -314,6 +314,7 @@ def cmd_package(args: argparse.Namespace) -> int:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .data.check import check_corpus
 
     config = load_config(args.config, args.overrides)

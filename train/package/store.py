@@ -15,18 +15,17 @@ import os
 import platform
 import re
 import shutil
+import sys
 import tempfile
 import warnings
 import zipfile
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import datasets
 import joblib
 import sklearn
-import skops
-import skops.io as sio
 
 from ..errors import PackageError
 
@@ -34,6 +33,24 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MANIFEST_HASH = "manifest.sha256"
 ARTIFACTS = {"skops": "model.skops", "joblib": "model.joblib"}
+
+
+def _skops_io() -> Any:
+    """``skops.io``, imported without letting its scan of every scikit-learn module import Dask.
+
+    skops lists scikit-learn's estimators by importing all of its modules; where Dask is installed
+    that pulls in ``dask.array`` (0.2 s and more) through an array-API shim no model here uses.
+    """
+    if "dask" in sys.modules or "skops.io" in sys.modules:
+        import skops.io
+
+        return skops.io
+    sys.modules["dask"] = None  # type: ignore[assignment]  (an import of dask fails fast)
+    try:
+        import skops.io
+    finally:
+        del sys.modules["dask"]
+    return skops.io
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -45,8 +62,8 @@ def library_versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
-        "datasets": datasets.__version__,
-        "skops": skops.__version__,
+        "datasets": metadata.version("datasets"),  # read, not imported: predict never needs it
+        "skops": metadata.version("skops"),
         "joblib": joblib.__version__,
     }
 
@@ -95,7 +112,7 @@ def save_package(
         artifact = ARTIFACTS[artifact_format]
         if artifact_format == "skops":
             # The skops schema is verbose JSON (vocabularies); deflate shrinks it about 25x.
-            _write(tmp / artifact, sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED))
+            _write(tmp / artifact, _skops_io().dumps(pipeline, compression=zipfile.ZIP_DEFLATED))
         else:
             joblib.dump(pipeline, tmp / artifact)
         for name, text in documents.items():
@@ -284,6 +301,7 @@ def load_artifact(
             )
         return joblib.load(file)
     data = upgrade_legacy_paths(file.read_bytes())
+    sio = _skops_io()
     untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
     if untrusted:
         raise PackageError(f"{file}: refusing untrusted types: {', '.join(untrusted)}")
