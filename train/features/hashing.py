@@ -262,12 +262,11 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         ngrams = word_ngrams if self.analyzer == "word" else char_wb_ngrams
         units, hashes = ngrams(codes, starts, low, high)
         buckets = (hashes % np.uint64(self.n_features)).astype(np.int64)
-        counts = sp.csr_matrix(
+        # Building from coordinates sums the repeated (unit, bucket) pairs: one pass, no Python loop.
+        return sp.csr_matrix(
             (np.ones(units.size, dtype=np.float32), (units, buckets)),
             shape=(len(texts), self.n_features),
         )
-        counts.sum_duplicates()
-        return counts
 
     def fit(self, X: Any, y: object = None) -> HashedTfidf:
         self.fit_transform(X)
@@ -305,7 +304,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         if self.sublinear_tf:
             np.log(counts.data, out=counts.data)
             counts.data += 1
-        counts = counts @ sp.diags(self.idf_, format="csr", dtype=np.float32)
+        counts.data *= self.idf_[counts.indices]
         return normalize(counts, copy=False)
 
     def transform(self, X: Any) -> sp.csr_matrix:
@@ -327,7 +326,6 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             (np.ones(int(kept.sum()), dtype=np.float32), (units[kept], columns[kept])),
             shape=(len(texts), self.buckets_.size),
         )
-        counts.sum_duplicates()
         return self._weigh(counts)
 
     def __getstate__(self) -> dict[str, Any]:
