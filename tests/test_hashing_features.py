@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import skops.io as sio
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from winnow.features.hashing import HashedTfidf, python_hash
+from winnow.features.hashing import HashedTfidf, compiled_kernel, python_hash
 from winnow.registry import trusted_types
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +108,24 @@ def test_a_fitted_featurizer_loads_with_only_the_registered_trusted_types(tmp_pa
     assert untrusted == set()
     loaded = sio.load(path, trusted=trusted_types())
     assert abs(loaded.transform(texts) - featurizer.transform(texts)).sum() == 0
+
+
+@pytest.mark.parametrize(("analyzer", "ngram_range"), [("char_wb", (2, 5)), ("word", (1, 2))])
+def test_compiled_kernel_gives_the_array_versions_features(
+    analyzer: str, ngram_range: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("numba")
+    texts = real_texts()
+    featurizer = HashedTfidf(analyzer, ngram_range, min_df=2, lowercase=True).fit(texts)
+    assert compiled_kernel() is not None
+    with_kernel = featurizer.transform(texts[::-1])
+    monkeypatch.setenv("WINNOW_NO_NUMBA", "1")
+    compiled_kernel.cache_clear()
+    try:
+        assert compiled_kernel() is None
+        with_arrays = featurizer.transform(texts[::-1])
+    finally:
+        monkeypatch.delenv("WINNOW_NO_NUMBA")
+        compiled_kernel.cache_clear()
+    assert with_kernel.shape == with_arrays.shape
+    assert abs(with_kernel - with_arrays).max() == 0

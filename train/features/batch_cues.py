@@ -266,10 +266,13 @@ def batch_cue_matrix(texts: Sequence[str]) -> np.ndarray:
 
 
 class CueCountFeatures(UnitFeaturizer):
-    """``cues.v1``'s cue vector computed for a whole batch, with clitics counted as words."""
+    """``cues.v1``'s cue vector computed for a whole batch, with clitics counted as words.
 
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        return batch_cue_matrix(self._frame(X)["text"].tolist())
+    The output is sparse, so a union of v2 featurizers is joined without re-sorting.
+    """
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(batch_cue_matrix(self._frame(X)["text"].tolist()))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"cue_{n}" for n in CUE_NAMES], dtype=object)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..registry import featurizers
 from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_article
@@ -110,9 +111,13 @@ def context(window: int = 1) -> tuple[Any, Columns]:
 
 
 class BatchContextFeatures(ContextFeatures):
-    """``context.v1`` for a whole batch: ``cues.v2`` vectors, neighbours found by one sorted search."""
+    """``context.v1`` for a whole batch: ``cues.v2`` vectors, neighbours found by one sorted search.
 
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
+    The output is sparse, like every v2 featurizer's: scikit-learn joins all-sparse blocks in one
+    linear pass, while a single dense block makes it re-sort the whole feature matrix.
+    """
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
         from .batch_cues import batch_cue_matrix
 
         frame = self._frame(X).reset_index(drop=True)
@@ -122,7 +127,7 @@ class BatchContextFeatures(ContextFeatures):
         out[:, len(CUE_NAMES) :: width] = 1.0  # "no neighbour" until one is found
         known = np.flatnonzero(has_article(frame))
         if known.size == 0:
-            return out
+            return sp.csr_matrix(out)
         cues = batch_cue_matrix(frame["text"].iloc[known].tolist())
         doc = pd.factorize(frame["doc_id"].iloc[known])[0].astype(np.int64)
         pos = frame["position"].iloc[known].to_numpy(dtype=np.int64)
@@ -137,7 +142,24 @@ class BatchContextFeatures(ContextFeatures):
             rows, neighbours = known[found], order[at[found]]
             out[rows, k * width : k * width + len(CUE_NAMES)] = cues[neighbours]
             out[rows, k * width + len(CUE_NAMES)] = 0.0
-        return out
+        return sp.csr_matrix(out)
+
+
+class SparsePositionFeatures(PositionFeatures):
+    """``position.v1``'s features as a sparse matrix (see ``BatchContextFeatures``)."""
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(super().transform(X))
+
+
+@featurizers.register(
+    "position.v2",
+    trusted_types=("winnow.features.context.SparsePositionFeatures",),
+    streamable=True,
+)
+def position_v2(edge: int = 3) -> tuple[Any, Columns]:
+    """``position.v1`` as a sparse matrix, so a union of v2 featurizers stays sparse."""
+    return SparsePositionFeatures(edge=edge), FRAME_COLUMNS
 
 
 @featurizers.register("context.v2", trusted_types=("winnow.features.context.BatchContextFeatures",))

@@ -10,10 +10,12 @@ boundary are dropped, and one sparse construction counts them. The fitted state 
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -42,21 +44,37 @@ class _CodePointTest:
 
     def __init__(self, test: Callable[[str], Any], dtype: type = bool) -> None:
         self._test = test
-        self._known = np.zeros(0x110000, dtype=bool)
-        self._value = np.zeros(0x110000, dtype=dtype)
+        self._as_bool = dtype is bool
+        storage = np.uint8 if self._as_bool else np.uint32
+        self._unknown = np.iinfo(storage).max  # never a value: a flag is 0/1, a code <= 0x10FFFF
+        self._table = np.full(0x110000, self._unknown, dtype=storage)
 
     def __call__(self, codes: np.ndarray) -> np.ndarray:
-        unknown = codes[~self._known[codes]]
-        if unknown.size:
-            for code in np.unique(unknown).tolist():
-                self._value[code] = self._test(chr(code))
-            self._known[unknown] = True
-        return self._value[codes]
+        values = self._table[codes]
+        missing = values == self._unknown
+        if missing.any():
+            for code in np.unique(codes[missing]).tolist():
+                self._table[code] = self._test(chr(code))
+            values = self._table[codes]
+        return values.view(bool) if self._as_bool else values
 
 
 _WORD_CHAR = re.compile(r"\w")
 is_space = _CodePointTest(str.isspace)
 is_word_char = _CodePointTest(lambda ch: _WORD_CHAR.match(ch) is not None)
+
+
+@cache
+def compiled_kernel() -> Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """numba's one-pass counting kernel (see ``compiled``), or ``None`` where numba is missing or
+    ``WINNOW_NO_NUMBA`` is set: then the array version below counts the same n-grams."""
+    if os.environ.get("WINNOW_NO_NUMBA"):
+        return None
+    try:
+        from .compiled import count_ngrams
+    except ImportError:
+        return None
+    return count_ngrams
 
 
 def batch_codes(texts: Sequence[str], lowercase: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +336,24 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         texts = _texts(X)
         low, high = self.ngram_range
         codes, starts = batch_codes(texts, self.lowercase)
+        kernel = compiled_kernel()
+        if kernel is not None:
+            space = is_space(codes)
+            by_words = self.analyzer == "word"
+            indptr, indices, data = kernel(
+                codes,
+                space,
+                is_word_char(codes) if by_words else space,
+                starts,
+                self._columns(),
+                self.n_features,
+                low,
+                high,
+                by_words,
+                self.buckets_.size,
+            )
+            shape = (len(texts), self.buckets_.size)
+            return self._weigh(sp.csr_matrix((data, indices, indptr), shape=shape))
         ngrams = word_ngrams if self.analyzer == "word" else char_wb_ngrams
         units, hashes = ngrams(codes, starts, low, high)
         columns = self._columns()[(hashes % np.uint64(self.n_features)).astype(np.int64)]
