@@ -86,17 +86,15 @@ class Classifier:
         return [self.labels[i] for i in proba.argmax(axis=1)]
 
     def _unit(
-        self, start: int, end: int, text: str, proba: np.ndarray, min_confidence: float
+        self, start: int, end: int, text: str, proba: list[float], min_confidence: float
     ) -> dict[str, Any]:
-        best = int(proba.argmax())
+        best = proba.index(max(proba))  # the first highest, as argmax
         return {
             "start": start,
             "end": end,
             "text": text,
             "label": self.labels[best] if proba[best] >= min_confidence else UNCERTAIN,
-            "scores": {
-                label: round(float(v), 4) for label, v in zip(self.labels, proba, strict=True)
-            },
+            "scores": {label: round(v, 4) for label, v in zip(self.labels, proba, strict=True)},
         }
 
     def label_article(
@@ -110,7 +108,7 @@ class Classifier:
         proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
         return [
             self._unit(s.start, s.end, s.text, p, min_confidence)
-            for s, p in zip(segments, proba, strict=True)
+            for s, p in zip(segments, proba.tolist(), strict=True)
         ]
 
     def label_units(
@@ -119,7 +117,8 @@ class Classifier:
         """Label each text as one unit on its own, like ``label_article`` does for an article's units."""
         proba = self.predict_proba(texts)
         return [
-            self._unit(0, len(t), t, p, min_confidence) for t, p in zip(texts, proba, strict=True)
+            self._unit(0, len(t), t, p, min_confidence)
+            for t, p in zip(texts, proba.tolist(), strict=True)
         ]
 
 
