@@ -21,6 +21,14 @@ def positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be > 0, got {value}")
 
 
+def ngram_range_of(value: tuple[int, int]) -> tuple[int, int]:
+    """Refuse an n-gram range unless ``1 <= low <= high``."""
+    low, high = value
+    if not 1 <= low <= high:
+        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {list(value)}")
+    return (low, high)
+
+
 def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
     """Accept a frame with a ``text`` column, a plain list of unit texts, or a 2-D array whose
     columns are ``FRAME_COLUMNS`` in order."""

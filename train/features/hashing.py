@@ -26,7 +26,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from ..registry import featurizers
-from .base import Columns
+from .base import Columns, ngram_range_of
 
 # Polynomial bases for characters within an n-gram and for tokens within a word n-gram (odd,
 # so invertible modulo 2**64), and the final mixer's constants (splitmix64).
@@ -384,13 +384,6 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 _HASHED_TYPES = ("winnow.features.hashing.HashedTfidf",)
 
 
-def _ngrams(value: tuple[int, int]) -> tuple[int, int]:
-    low, high = value
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {list(value)}")
-    return (low, high)
-
-
 @featurizers.register("hashed_tfidf_words.v1", trusted_types=_HASHED_TYPES)
 def hashed_tfidf_words(
     ngram_range: tuple[int, int] = (1, 2),
@@ -403,7 +396,7 @@ def hashed_tfidf_words(
     if n_features < 1 or min_df < 1:
         raise ValueError("n_features and min_df must be >= 1")
     return HashedTfidf(
-        "word", _ngrams(ngram_range), n_features, min_df, lowercase, sublinear_tf
+        "word", ngram_range_of(ngram_range), n_features, min_df, lowercase, sublinear_tf
     ), "text"
 
 
@@ -419,5 +412,5 @@ def hashed_tfidf_chars(
     if n_features < 1 or min_df < 1:
         raise ValueError("n_features and min_df must be >= 1")
     return HashedTfidf(
-        "char_wb", _ngrams(ngram_range), n_features, min_df, lowercase, sublinear_tf
+        "char_wb", ngram_range_of(ngram_range), n_features, min_df, lowercase, sublinear_tf
     ), "text"

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 
 from ..registry import featurizers
-from .base import Columns, UnitFeaturizer, positive
+from .base import Columns, UnitFeaturizer, ngram_range_of, positive
 
 _NAME = re.compile(r"(?<=[\w,;:’'\"”)] )[A-Z][\w’'-]*|(?<=\w-)[A-Z][\w’'-]*")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -66,13 +66,6 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         super().__setstate__(state)
 
 
-def _ngrams(value: tuple[int, int]) -> tuple[int, int]:
-    low, high = value
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {list(value)}")
-    return (low, high)
-
-
 def _masked(vectorizer: Any, mask: bool) -> Any:
     return make_pipeline(MaskedText(), vectorizer) if mask else vectorizer
 
@@ -95,7 +88,7 @@ def tfidf_words(
 ) -> tuple[Any, Columns]:
     """Word n-gram TF-IDF over the unit text; ``mask`` first replaces names and numbers by their shape."""
     vectorizer = CompactTfidfVectorizer(
-        ngram_range=_ngrams(ngram_range),
+        ngram_range=ngram_range_of(ngram_range),
         min_df=min_df,
         max_df=max_df,
         max_features=max_features,
@@ -121,7 +114,7 @@ def tfidf_chars(
     """Character n-gram TF-IDF: robust to spelling, casing and the punctuation of page furniture."""
     vectorizer = CompactTfidfVectorizer(
         analyzer=analyzer,
-        ngram_range=_ngrams(ngram_range),
+        ngram_range=ngram_range_of(ngram_range),
         min_df=min_df,
         max_df=max_df,
         max_features=max_features,
@@ -143,7 +136,7 @@ def hashing(
     positive("n_features", n_features)
     vectorizer = HashingVectorizer(
         n_features=n_features,
-        ngram_range=_ngrams(ngram_range),
+        ngram_range=ngram_range_of(ngram_range),
         analyzer=analyzer,
         lowercase=lowercase,
         alternate_sign=False,
