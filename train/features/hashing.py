@@ -304,7 +304,6 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         self.buckets_ = np.flatnonzero(df >= self.min_df).astype(np.int64)
         self.idf_ = (np.log((1 + len(texts)) / (1 + df[self.buckets_])) + 1).astype(np.float32)
         self.unicode_version_ = unicodedata.unidata_version
-        self.n_features_in_ = 1
         self._lookup = None
         return self._weigh(counts[:, self.buckets_])
 
