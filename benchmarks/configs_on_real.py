@@ -4,23 +4,24 @@ Prints macro-F1 on the corpus test split, the challenge set and ../shared/eval/r
 (overall and per source), plus fit time and artifact size. The real set is read for measurement
 only; nothing here trains on it.
 
-    python benchmarks/configs_on_real.py configs/*.yaml [--real ../shared/eval/real_sentences.jsonl]
+    .venv/bin/python benchmarks/configs_on_real.py configs/*.yaml [--real ../shared/eval/real_sentences.jsonl]
+
+The real set is not distributed with winnow; without it the script says so and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 from winnow import load_model
 from winnow.config import load_config
 from winnow.data.load import read_labelled_jsonl
-from winnow.evaluate.metrics import score, score_groups
+from winnow.evaluate.metrics import evaluate_set
 from winnow.fit.run import run
-
-FRAME = ["text", "doc_id", "position", "doc_len"]
 
 
 def main() -> None:
@@ -29,6 +30,13 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=Path("../shared/eval/real_sentences.jsonl"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if not args.real.is_file():
+        print(
+            f"configs_on_real: {args.real} not found; this benchmark needs the real-sentence "
+            "set, which is not distributed with winnow (pass --real PATH)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     real = read_labelled_jsonl(args.real, ["event", "opinion", "boilerplate"])
     rows = []
     for path in args.configs:
@@ -36,8 +44,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             result = run(config, output=Path(tmp) / config.name, progress=False)
             model = load_model(result.output_dir)
-            proba = model.proba_frame(real[FRAME])
-            metrics = score(real["label"], proba, model.labels, n_bootstrap=1000)
+            metrics, _ = evaluate_set(model.proba_frame, real, model.labels, n_bootstrap=1000)
             size = (result.output_dir / model.manifest["artifact"]).stat().st_size
         rows.append(
             {
@@ -46,7 +53,7 @@ def main() -> None:
                 "challenge_macro_f1": next(iter(result.metrics["extra_sets"].values()))["macro_f1"],
                 "real_macro_f1": metrics["macro_f1"],
                 "real_ci95": metrics["macro_f1_ci95"],
-                "real_by_source": score_groups(real, proba, model.labels, "source"),
+                "real_by_source": metrics["by_source"],
                 "fit_s": result.metrics["timings_s"]["fit"],
                 "artifact_mb": size / 1e6,
             }

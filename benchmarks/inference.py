@@ -49,7 +49,8 @@ def measure(package: Path, records: Path, procs: int) -> dict[str, float]:
 def sentences(n: int) -> list[str]:
     """Lone units from the corpus test split and the challenge set, cycled to ``n``."""
     from winnow.config import load_config
-    from winnow.data.load import assign_splits, load_units
+    from winnow.data.load import load_units
+    from winnow.data.split import assign_splits
 
     data = load_config("configs/default.yaml").data
     frame = load_units(data).frame

@@ -50,6 +50,7 @@ def _small_data(tmp: Path) -> tuple[Path, Path, Path]:
     )
 
 
+@pytest.mark.slow
 def test_every_system_scores_and_predicts(tmp_path: Path) -> None:
     """Each system yields macro-F1 within [0, 1] on every set and source, and a positive speed."""
     if str(ROOT) not in sys.path:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from winnow.config import DataConfig
-from winnow.data.load import assign_splits, load_units
+from winnow.data.load import load_units
+from winnow.data.split import assign_splits
 from winnow.errors import DataError
 
 

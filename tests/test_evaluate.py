@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from winnow import load_model
+from winnow.data.load import read_labelled_jsonl
 from winnow.evaluate.metrics import (
     bootstrap_macro_f1,
     coverage_at,
+    evaluate_set,
     expected_calibration_error,
+    format_metrics,
     mcnemar,
     paired_bootstrap,
     score,
@@ -94,3 +100,31 @@ def test_coverage_at_a_threshold() -> None:
     result = coverage_at(["boilerplate", "event", "event"], proba, LABELS, 0.5)
     assert result["coverage"] == pytest.approx(2 / 3) and result["accuracy"] == 0.5
     assert math.isnan(coverage_at(["event"], np.array([[0.4, 0.3, 0.3]]), LABELS, 0.9)["accuracy"])
+
+
+def test_one_evaluator_states_how_it_read_the_set(tmp_path: Path) -> None:
+    """`winnow evaluate` and the run's extra sets share evaluate_set: context and grouping are
+    explicit and printed, and a file with articles is read in its articles unless told not to."""
+    rows = [
+        {
+            "text": "Troops entered the town on Monday.",
+            "label": "event",
+            "doc_id": "a",
+            "position": 0,
+        },
+        {"text": "This was a grave mistake.", "label": "opinion", "doc_id": "a", "position": 1},
+        {"text": "Share this article", "label": "boilerplate", "doc_id": "a", "position": 2},
+        {"text": "Police arrested two men.", "label": "event", "doc_id": "b", "position": 0},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    model = load_model("models/default")
+    frame = read_labelled_jsonl(path, model.labels)
+    in_article, proba = evaluate_set(model.proba_frame, frame, model.labels, n_bootstrap=50)
+    assert in_article["context"] == "article" and in_article["bootstrap_by"] == "article"
+    assert proba.shape == (4, 3)
+    alone, _ = evaluate_set(model.proba_frame, frame, model.labels, context="lone", n_bootstrap=50)
+    assert alone["context"] == "lone" and alone["bootstrap_by"] == "unit"
+    assert "read in their articles, bootstrap by article" in format_metrics(in_article, "set")
+    with pytest.raises(ValueError, match="context 'article' needs a doc_id"):
+        evaluate_set(model.proba_frame, frame.assign(doc_id=None), model.labels, context="article")

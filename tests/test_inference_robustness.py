@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from winnow import load_model
 from winnow.cli import main
+from winnow.config import FeatureConfig, ModelConfig, load_config
+from winnow.data.load import load_units
+from winnow.features.base import isolated
+from winnow.fit.pipeline import FRAME_COLUMNS, build_pipeline, resolve_params
+from winnow.inference.classifier import Classifier
 
 MODEL = load_model("models/default")
 
@@ -84,3 +91,34 @@ def test_batches_score_exactly_like_one_pass(monkeypatch: pytest.MonkeyPatch) ->
     whole = MODEL.label_article(text)
     monkeypatch.setattr("winnow.inference.classifier.BATCH_SIZE", 4)
     assert MODEL.label_article(text) == whole
+
+
+def test_batches_of_shuffled_rows_match_one_pass_with_a_wide_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows of many articles, shuffled, scored in small batches by a model that reads 10 units
+    either side: every probability equals the one-pass result."""
+    config = load_config("configs/default.yaml")
+    config.features = [
+        FeatureConfig("cues.v1"),
+        FeatureConfig("context.v1", params={"window": 10}),
+    ]
+    config.model = ModelConfig("logreg.v1")
+    resolve_params(config)
+    frame = load_units(config.data).frame
+    frame = frame[frame["split"] == "train"]
+    pipeline = build_pipeline(config).fit(frame[FRAME_COLUMNS], frame["label"])
+    model = Classifier(pipeline, {"name": "wide"})
+    assert model.context_margin == 10
+    rows = frame[FRAME_COLUMNS].sample(frac=1, random_state=0).reset_index(drop=True)
+    rows = pd.concat([rows, isolated(rows.head(50))], ignore_index=True)
+    one_pass = pipeline.predict_proba(rows)
+    monkeypatch.setattr("winnow.inference.classifier.BATCH_SIZE", 64)
+    batched = model.proba_frame(rows)
+    np.testing.assert_allclose(batched, one_pass, rtol=1e-9, atol=1e-12)
+    assert (batched.argmax(axis=1) == one_pass.argmax(axis=1)).all()
+    long_article = rows[rows["doc_id"] == rows["doc_id"].dropna().iloc[0]]
+    monkeypatch.setattr("winnow.inference.classifier.BATCH_SIZE", 3)
+    np.testing.assert_array_equal(
+        model.proba_frame(long_article), pipeline.predict_proba(long_article)
+    )

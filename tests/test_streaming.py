@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 from winnow import load_model
 from winnow.config import DataConfig, RunConfig, load_config
+from winnow.data.load import load_units
+from winnow.data.split import assign_splits
 from winnow.errors import ConfigError, DataError
 from winnow.fit.pipeline import build_pipeline, resolve_params
 from winnow.fit.run import run
-from winnow.fit.stream import CorpusStream, stream_splits
+from winnow.fit.stream import CorpusStream
 
 from benchmarks.scale.corpus import build
 
@@ -45,7 +47,7 @@ def test_streaming_run_trains_predicts_and_never_loads_the_whole_corpus(
     def refuse(*args: object) -> None:
         raise AssertionError("streaming must not load the corpus into memory")
 
-    monkeypatch.setattr("winnow.fit.run.load_units", refuse)
+    monkeypatch.setattr("winnow.fit.training.load_units", refuse)
     result = run(streaming_config(corpus), output=tmp_path / "m", progress=False)
     assert result.metrics["n_train"] == N_TRAIN
     assert result.metrics["n_train_articles"] > 50
@@ -80,11 +82,11 @@ def test_batches_are_bounded_and_copies_stay_in_their_batch(corpus: Path) -> Non
 def test_without_declared_splits_articles_are_hashed_whole(corpus: Path) -> None:
     frame = pd.concat(pd.read_json(p, lines=True) for p in sorted(corpus.glob("*.jsonl")))
     config = DataConfig(split_column=None)
-    split = stream_splits(frame, config)
+    split = assign_splits(frame, config)
     assert (split.groupby(frame["doc_id"].to_numpy()).nunique() == 1).all()
     share = split.value_counts(normalize=True)
     assert 0.7 < share["train"] < 0.9
-    assert (stream_splits(frame, config) == split).all(), "the split is seeded"
+    assert (assign_splits(frame, config) == split).all(), "the split is seeded"
 
 
 @pytest.mark.parametrize(
@@ -124,3 +126,21 @@ def test_bad_rows_name_file_and_line_or_are_skipped(tmp_path: Path) -> None:
     assert stream.skipped == [
         f"{path}:2: unknown label 'rumour' (valid: event, opinion, boilerplate)"
     ]
+
+
+def test_streamed_and_in_memory_runs_hold_out_the_same_units(tmp_path: Path) -> None:
+    """One stateless split: the same config streamed or loaded whole holds out the same articles."""
+    rows = [
+        {"text": f"Unit {p} of article {d}.", "label": "event", "doc_id": f"d{d}", "position": p}
+        for d in range(60)
+        for p in range(3)
+    ]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(CONFIG, [f"data.source=[{path}]", "data.split_column=null"])
+    streamed = CorpusStream(config).survey().frame
+    whole = load_units(config.data).frame
+    streamed_split = assign_splits(streamed, config.data)
+    whole_split = assign_splits(whole, config.data)
+    held_out = set(streamed.loc[streamed_split == "test", "doc_id"])
+    assert held_out and held_out == set(whole.loc[whole_split == "test", "doc_id"])

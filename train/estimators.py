@@ -4,8 +4,43 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import GroupKFold
+
 from .features.base import positive
 from .registry import models
+
+
+class ArticleCalibratedClassifierCV(CalibratedClassifierCV):
+    """``CalibratedClassifierCV`` whose calibration folds, given ``groups`` at fit, never split an
+    article: a unit and its isolated copy are always scored by a model that saw neither.
+
+    scikit-learn does not route ``groups`` to the splitter when ``ensemble=False``, so the folds
+    are computed here from ``cv: k`` and the groups, and ``cv`` keeps its value.
+    """
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        groups: np.ndarray | None = None,
+        **fit_params: Any,
+    ) -> ArticleCalibratedClassifierCV:
+        k = self.cv
+        if groups is None or not isinstance(k, int):
+            return super().fit(X, y, sample_weight=sample_weight, **fit_params)
+        found = len(set(groups))
+        if found < k:
+            raise ValueError(f"cv: {k} folds need at least {k} articles, found {found}")
+        self.cv = list(GroupKFold(n_splits=k).split(X, y, groups=groups))
+        try:
+            super().fit(X, y, sample_weight=sample_weight, **fit_params)
+        finally:
+            self.cv = k
+        return self
+
 
 ClassWeight = Literal["balanced"] | dict[str, float] | None
 
@@ -29,6 +64,7 @@ def logreg(
 @models.register(
     "linear_svm.v1",
     trusted_types=(
+        "winnow.estimators.ArticleCalibratedClassifierCV",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
     ),
@@ -49,11 +85,10 @@ def linear_svm(
     positive("C", C)
     if cv < 2:
         raise ValueError(f"cv must be >= 2, got {cv}")
-    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
     svm = LinearSVC(C=C, class_weight=class_weight, random_state=random_state)
-    return CalibratedClassifierCV(svm, method=calibration, cv=cv, ensemble=ensemble)
+    return ArticleCalibratedClassifierCV(svm, method=calibration, cv=cv, ensemble=ensemble)
 
 
 @models.register("sgd.v1", streamable=True)

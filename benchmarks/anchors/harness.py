@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 from sklearn.metrics import f1_score
 from winnow.config import load_config
-from winnow.data.load import assign_splits, load_units, read_labelled_jsonl
+from winnow.data.load import load_units, read_labelled_jsonl
+from winnow.data.split import assign_splits
 
 from .systems import Model, System
 

@@ -19,7 +19,6 @@ from typing import Any
 import datasets
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from ..config import DataConfig
 from ..errors import DataError
@@ -28,9 +27,9 @@ log = logging.getLogger(__name__)
 datasets.disable_progress_bars()
 datasets.logging.set_verbosity_error()
 
-SPLITS = ("train", "dev", "test")
-ARTICLE_COLUMNS = ("doc_id", "position", "doc_len")
-_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
+ARTICLE_COLUMNS = ("doc_id", "position", "doc_len", "block")
+# The datasets builder that reads each file format.
+LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 
 
 @dataclass
@@ -99,7 +98,7 @@ def _load_file(path: Path, fmt: str) -> datasets.Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return datasets.load_dataset(
-                _LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
+                LOADERS[fmt], data_files=str(path), split="train", keep_in_memory=True
             )
     except Exception as exc:  # datasets wraps parser errors in many types
         raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
@@ -148,6 +147,7 @@ def standard_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> pd.
             frame[column] = None
     frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
     frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
+    frame["block"] = pd.to_numeric(frame["block"], errors="coerce").astype("Int64")
     frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
     return frame
 
@@ -185,75 +185,7 @@ def check_units(frame: pd.DataFrame, config: DataConfig) -> tuple[pd.DataFrame, 
     return frame, problems
 
 
-def assign_splits(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
-    """The declared split of each unit, or a seeded split by article where none is declared.
-
-    No article is ever cut across splits: units without a doc_id are their own group.
-    """
-    column = config.split_column
-    if column and column in frame.columns and frame[column].isin(SPLITS).all():
-        declared = frame[column].astype(str)
-        cut = declared.groupby(frame["doc_id"].fillna("")).nunique()
-        cut = cut[(cut > 1) & (cut.index != "")]
-        if len(cut):
-            raise DataError(f"article '{cut.index[0]}' is declared in more than one split")
-        if (declared == "test").any():
-            return declared
-    groups = frame["doc_id"].where(frame["doc_id"].notna(), "__unit_" + frame.index.astype(str))
-    ratios = config.split_ratios
-    split = pd.Series("train", index=frame.index)
-    rest = np.arange(len(frame))
-    test_size = ratios.get("test", 0.0)
-    dev_size = ratios.get("dev", 0.0)
-    outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=config.seed)
-    keep, test = next(outer.split(rest, groups=groups.iloc[rest]))
-    split.iloc[rest[test]] = "test"
-    rest = rest[keep]
-    if dev_size > 0:
-        inner = GroupShuffleSplit(
-            n_splits=1, test_size=dev_size / (1 - test_size), random_state=config.seed
-        )
-        keep, dev = next(inner.split(rest, groups=groups.iloc[rest]))
-        split.iloc[rest[dev]] = "dev"
-    return split
-
-
-def isolated(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same units with their article information removed, as lone sentences arrive at inference."""
-    alone = frame.copy()
-    alone["doc_id"] = None
-    alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
-    return alone
-
-
 def read_labelled_jsonl(path: str | Path, labels: Sequence[str]) -> pd.DataFrame:
     """A labelled evaluation file (``text``, ``label``; article columns optional), checked like the corpus."""
     config = DataConfig(source=[str(path)], labels=list(labels), max_chars=10**9)
     return load_units(config).frame
-
-
-Folds = list[tuple[np.ndarray, np.ndarray]]
-
-
-def article_folds(doc_ids: pd.Series, k: int, copies: bool, held_out_copies: bool = False) -> Folds:
-    """GroupKFold by article over a training frame whose rows n..2n-1 may be isolated copies.
-
-    A copy always falls in its original's fold, so no unit is both fitted and scored. Search
-    scores only the originals, as the test split scores units in their articles; calibration
-    (``held_out_copies``) scores both, since lone sentences are scored too.
-    """
-    n = len(doc_ids)
-    groups = doc_ids.where(
-        doc_ids.notna(), "__unit_" + pd.Series(range(n), index=doc_ids.index).astype(str)
-    )
-    if groups.nunique() < k:
-        raise ValueError(f"{k} folds need at least {k} articles, found {groups.nunique()}")
-    folds = []
-    for train, held_out in GroupKFold(n_splits=k).split(np.zeros(n), groups=groups.to_numpy()):
-        if copies:
-            train = np.concatenate([train, train + n])
-            if held_out_copies:
-                held_out = np.concatenate([held_out, held_out + n])
-        folds.append((train, held_out))
-    return folds

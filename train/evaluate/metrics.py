@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     roc_auc_score,
 )
+
+from ..features.base import FRAME_COLUMNS, isolated
 
 
 def calibration_bins(
@@ -127,12 +129,53 @@ def score(
     return metrics
 
 
+Context = Literal["auto", "article", "lone"]
+GROUP_COLUMNS = ("source", "domain", "genre")
+
+
+def evaluate_set(
+    proba_of: Callable[[pd.DataFrame], np.ndarray],
+    frame: pd.DataFrame,
+    labels: Sequence[str],
+    context: Context = "auto",
+    n_bootstrap: int = 1000,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Score one labelled set the one way every caller does: ``metrics.json``, ``winnow evaluate``
+    and the benchmarks.
+
+    ``context`` says how units are read: ``article`` keeps the article columns, so position and
+    neighbour features see the article; ``lone`` drops them, as lone sentences arrive; ``auto``
+    is ``article`` where the file has any ``doc_id``. The bootstrap resamples articles where units
+    are read in their article, units otherwise. Both choices are recorded in the metrics, which
+    come back with the probabilities.
+    """
+    has_articles = bool(frame["doc_id"].notna().any())
+    if context == "auto":
+        context = "article" if has_articles else "lone"
+    if context == "article" and not has_articles:
+        raise ValueError("context 'article' needs a doc_id column")
+    units = frame[FRAME_COLUMNS]
+    proba = proba_of(isolated(units) if context == "lone" else units)
+    groups = frame["doc_id"].tolist() if context == "article" else None
+    metrics = score(frame["label"], proba, labels, groups=groups, n_bootstrap=n_bootstrap)
+    metrics["context"] = context
+    metrics["bootstrap_by"] = "article" if groups is not None else "unit"
+    for column in GROUP_COLUMNS:
+        if column in frame.columns and frame[column].nunique() > 1:
+            metrics[f"by_{column}"] = score_groups(frame, proba, labels, column)
+    return metrics, proba
+
+
 def format_metrics(metrics: dict[str, Any], title: str) -> str:
     """Per-class table, summary line and confusion matrix as plain text."""
     labels = metrics["labels"]
     corner = "true \\ pred"
     width = max(len(label) for label in [*labels, corner]) + 2
-    lines = [f"== {title} ({metrics['n']} units)"]
+    how = ""
+    if "context" in metrics:
+        how = f", read {'in their articles' if metrics['context'] == 'article' else 'alone'}"
+        how += f", bootstrap by {metrics['bootstrap_by']}"
+    lines = [f"== {title} ({metrics['n']} units{how})"]
     lines.append(f"{'':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for label in labels:
         c = metrics["per_class"][label]

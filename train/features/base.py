@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-# Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
-FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
+# Columns every input frame carries; units without an article have missing doc_id/position/doc_len,
+# and units whose line or paragraph is unknown (lone sentences, rows written without one) a missing block.
+FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len", "block"]
 Columns = str | list[str]
 
 
@@ -86,3 +87,13 @@ def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
     return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
+
+
+def isolated(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same units with their article information removed, as lone sentences arrive at inference."""
+    alone = frame.copy()
+    alone["doc_id"] = None
+    alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    return alone

@@ -60,6 +60,11 @@ class ContextFeatures(UnitFeaturizer):
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
 
+    @property
+    def neighbour_window(self) -> int:
+        """How many units either side this featurizer reads: batch scoring keeps that many."""
+        return self.window
+
     def _offsets(self) -> list[int]:
         return [o for o in range(-self.window, self.window + 1) if o != 0]
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
@@ -10,7 +14,13 @@ from ..config import RunConfig
 from ..features import FRAME_COLUMNS
 from ..registry import featurizers, models
 
-__all__ = ["FRAME_COLUMNS", "build_pipeline", "resolve_params", "step_name"]
+__all__ = [
+    "FRAME_COLUMNS",
+    "build_pipeline",
+    "group_fit_params",
+    "resolve_params",
+    "step_name",
+]
 
 
 def step_name(index: int, name: str) -> str:
@@ -36,3 +46,12 @@ def build_pipeline(config: RunConfig) -> Pipeline:
     union = ColumnTransformer(transformers, transformer_weights=weights, sparse_threshold=1.0)
     model = models.build(config.model.name, config.model.params, "model")
     return Pipeline([("features", union), ("model", model)])
+
+
+def group_fit_params(pipeline: Pipeline, groups: np.ndarray) -> dict[str, Any]:
+    """The fit parameters that hand each row's article to a model with inner folds (calibration),
+    so those folds never split an article; empty for a model without them."""
+    model = pipeline.steps[-1][1]
+    if "groups" not in inspect.signature(model.fit).parameters:
+        return {}
+    return {f"{pipeline.steps[-1][0]}__groups": groups}

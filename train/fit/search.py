@@ -22,13 +22,13 @@ from joblib import parallel_config
 from joblib.parallel import get_active_backend
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401  (enables the import below)
 from sklearn.metrics import get_scorer_names
-from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV
+from sklearn.model_selection import GridSearchCV, GroupKFold, HalvingRandomSearchCV
 from sklearn.pipeline import Pipeline
 
 from ..config import ParallelConfig, RunConfig, coerce, suggest
-from ..data.load import Folds, article_folds
 from ..errors import ConfigError
 from ..registry import featurizers, models
+from .pipeline import group_fit_params
 
 
 @dataclass
@@ -153,7 +153,7 @@ class SearchResult:
 
 
 def _searcher(
-    pipeline: Pipeline, config: RunConfig, grid: dict[str, list[Any]], folds: Folds
+    pipeline: Pipeline, config: RunConfig, grid: dict[str, list[Any]], folds: GroupKFold
 ) -> Any:
     search = config.search
     if search.scoring not in get_scorer_names():
@@ -175,18 +175,26 @@ def _searcher(
 
 
 def search_pipeline(
-    pipeline: Pipeline, config: RunConfig, X: pd.DataFrame, y: pd.Series, doc_ids: pd.Series
+    pipeline: Pipeline, config: RunConfig, X: pd.DataFrame, y: pd.Series, groups: np.ndarray
 ) -> SearchResult:
-    """Run the configured search on the training frame ``X``, folds by the articles ``doc_ids``."""
+    """Run the configured search on the training frame ``X``, every fold split by article.
+
+    ``groups`` gives each row's article (an isolated copy has its original's), so neither the
+    search's folds nor a model's inner calibration folds put a unit and its copy apart.
+    """
     params = search_params(pipeline, config)
     by_target = {p.target: p.key for p in params}
-    try:
-        folds = article_folds(doc_ids, config.search.cv, config.training.isolated_copies)
-    except ValueError as exc:
-        raise ConfigError(f"search.cv: {exc}") from None
-    searcher = _searcher(pipeline, config, {p.target: p.values for p in params}, folds)
+    found = len(set(groups))
+    if found < config.search.cv:
+        raise ConfigError(
+            f"search.cv: {config.search.cv} folds need at least {config.search.cv} articles, "
+            f"found {found}"
+        )
     backend = type(get_active_backend()[0]).__name__
-    searcher.fit(X, y)
+    searcher = _searcher(
+        pipeline, config, {p.target: p.values for p in params}, GroupKFold(config.search.cv)
+    )
+    searcher.fit(X, y, groups=groups, **group_fit_params(pipeline, groups))
     results = searcher.cv_results_
     trials = []
     for i, candidate in enumerate(results["params"]):

@@ -29,15 +29,15 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..config import DataConfig, RunConfig, check_training
-from ..data.load import SPLITS, LoadedData, isolated, resolve_files, standard_columns, unit_problem
+from ..data.load import LOADERS, LoadedData, resolve_files, standard_columns, unit_problem
+from ..data.split import assign_splits
 from ..errors import ConfigError, DataError
+from ..features.base import FRAME_COLUMNS, isolated
 from ..registry import featurizers, models
-from .pipeline import FRAME_COLUMNS
 
 log = logging.getLogger(__name__)
 SURVEY_BATCH = 10_000
 FILTER_BATCH = 1_000
-_LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 # Newer datasets fill the shuffle buffer from up to 10 files read at once, each reader holding a
 # block of its file (~30 MB of JSON), so memory grew with the number of files up to 10: read one
 # file at a time (the order of the files is still shuffled every epoch).
@@ -46,26 +46,6 @@ _ONE_SHARD = (
     if "max_buffer_input_shards" in inspect.signature(datasets.IterableDataset.shuffle).parameters
     else {}
 )
-
-
-def stream_splits(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
-    """The split of each row: declared where valid, else a seeded hash of its article against the ratios."""
-    keys = frame["doc_id"].where(frame["doc_id"].notna(), "unit:" + frame["text"].astype(str))
-    hashed = pd.util.hash_pandas_object(
-        keys.astype(str), index=False, hash_key=f"winnow{config.seed:010d}"[-16:]
-    )
-    share = hashed.to_numpy(dtype=np.uint64) / float(2**64)
-    train_end = config.split_ratios.get("train", 0.0)
-    dev_end = train_end + config.split_ratios.get("dev", 0.0)
-    split = pd.Series(
-        np.where(share < train_end, "train", np.where(share < dev_end, "dev", "test")),
-        index=frame.index,
-    )
-    column = config.split_column
-    if column and column in frame.columns:
-        declared = frame[column].astype(object)
-        split = split.where(~declared.isin(SPLITS), declared)
-    return split
 
 
 @dataclass
@@ -110,7 +90,7 @@ def check_streamable(config: RunConfig) -> None:
         if not featurizers.entry(feature.name, f"features.{i}").streamable:
             why = (
                 "reads the neighbouring units of its article, which a shuffled stream separates"
-                if feature.name.startswith("context.")
+                if feature.name.startswith(("context.", "blocks."))
                 else "needs the whole corpus"
             )
             raise ConfigError(
@@ -147,7 +127,7 @@ class CorpusStream:
                     ]
                     return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
                 return datasets.load_dataset(
-                    _LOADERS[data.format], data_files=sources, split="train", streaming=True
+                    LOADERS[data.format], data_files=sources, split="train", streaming=True
                 )
             except Exception as exc:  # datasets wraps reader errors in many types
                 raise DataError(
@@ -192,13 +172,13 @@ class CorpusStream:
                 )
             self.skipped.extend(found)
         frame = frame.loc[~bad]
-        is_train = stream_splits(frame, self.config.data) == "train"
+        is_train = assign_splits(frame, self.config.data) == "train"
         self.counts.add(frame.loc[is_train])
         return frame.loc[~is_train]
 
     def _keep(self, batch: dict[str, list[Any]]) -> list[bool]:
         frame = _units(batch, self.config.data)
-        keep = (stream_splits(frame, self.config.data) == "train") & (
+        keep = (assign_splits(frame, self.config.data) == "train") & (
             _problems(frame, self.config.data) == ""
         )
         return keep.tolist()

@@ -1,0 +1,147 @@
+"""How the training split reaches the pipeline: held in memory (with an optional search), or
+streamed in batches. Both answer the same questions, so one run drives either."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ..config import RunConfig
+from ..data.load import LoadedData, load_units
+from ..data.split import article_groups
+from ..errors import DataError
+from ..features.base import FRAME_COLUMNS, isolated
+from .pipeline import group_fit_params
+from .search import SearchResult, search_pipeline
+from .stream import CorpusStream
+
+
+def training_frame(train: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The units the pipeline fits on; with ``isolated_copies`` each also appears without its article."""
+    frame = train[FRAME_COLUMNS]
+    if config.training.isolated_copies:
+        frame = pd.concat([frame, isolated(frame)], ignore_index=True)
+    return frame
+
+
+def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
+    """The labels matching ``training_frame``."""
+    labels = train["label"]
+    if config.training.isolated_copies:
+        labels = pd.concat([labels, labels], ignore_index=True)
+    return labels
+
+
+def training_groups(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
+    """The article of each row of ``training_frame``: an isolated copy keeps its original's."""
+    groups = article_groups(train)
+    if config.training.isolated_copies:
+        groups = np.concatenate([groups, groups])
+    return groups
+
+
+def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
+    """Fit on the training frame, with every inner cross-validation (calibration) split by article.
+
+    Plain k-fold would put a unit in one fold and its isolated copy in another, so the calibrator
+    would learn from scores of units the SVM had seen and come out overconfident.
+    """
+    X, y = training_frame(train, config), training_labels(train, config)
+    try:
+        return pipeline.fit(X, y, **group_fit_params(pipeline, training_groups(train, config)))
+    except ValueError as exc:
+        if "folds need at least" in str(exc):
+            raise DataError(f"model.params.{exc}") from None
+        raise
+
+
+class Training(Protocol):
+    """One way of presenting the training split to the pipeline."""
+
+    def load(self) -> LoadedData:
+        """Checked units: every held-out row, and the train rows where they are held in memory."""
+        ...
+
+    def trained_labels(self, train: pd.DataFrame) -> Collection[str]:
+        """The labels the training split holds."""
+        ...
+
+    def fit(self, pipeline: Pipeline, train: pd.DataFrame, progress: bool) -> Pipeline:
+        """The fitted pipeline (a search may return another one)."""
+        ...
+
+    def metrics(self, train: pd.DataFrame) -> dict[str, Any]:
+        """What the run reports about training: sizes, and the search where there was one."""
+        ...
+
+    def manifest(self) -> dict[str, Any]:
+        """What the package's manifest records about training beyond the config."""
+        ...
+
+
+class InMemoryTraining:
+    """The whole corpus in memory: a plain fit, or the configured search and its best refit."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.searched: SearchResult | None = None
+
+    def load(self) -> LoadedData:
+        return load_units(self.config.data)
+
+    def trained_labels(self, train: pd.DataFrame) -> Collection[str]:
+        if train.empty:
+            raise DataError(f"{self.config.data.source}: the train split is empty")
+        return set(train["label"])
+
+    def fit(self, pipeline: Pipeline, train: pd.DataFrame, progress: bool) -> Pipeline:
+        if not self.config.search.params:
+            return fit_pipeline(pipeline, train, self.config)
+        X, y = training_frame(train, self.config), training_labels(train, self.config)
+        groups = training_groups(train, self.config)
+        self.searched = search_pipeline(pipeline, self.config, X, y, groups)
+        self.searched.apply_to(self.config)
+        return self.searched.best
+
+    def metrics(self, train: pd.DataFrame) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "n_train": len(train),
+            "n_train_articles": int(train["doc_id"].nunique()),
+        }
+        if self.searched:
+            found["search"] = self.searched.metrics_entry(self.config)
+        return found
+
+    def manifest(self) -> dict[str, Any]:
+        return {"search": self.searched.manifest_entry(self.config)} if self.searched else {}
+
+
+class StreamedTraining:
+    """The train rows streamed in batches from disk; only held-out rows are held in memory."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.stream = CorpusStream(config)
+
+    def load(self) -> LoadedData:
+        return self.stream.survey()
+
+    def trained_labels(self, train: pd.DataFrame) -> Collection[str]:
+        return set(self.stream.counts.labels)
+
+    def fit(self, pipeline: Pipeline, train: pd.DataFrame, progress: bool) -> Pipeline:
+        return self.stream.fit(pipeline, progress)
+
+    def metrics(self, train: pd.DataFrame) -> dict[str, Any]:
+        return dict(self.stream.train_metrics())
+
+    def manifest(self) -> dict[str, Any]:
+        return {}
+
+
+def training_for(config: RunConfig) -> Training:
+    """The training the config asks for."""
+    return StreamedTraining(config) if config.training.streaming else InMemoryTraining(config)

@@ -1,0 +1,53 @@
+"""The model card: a short human-readable account of a package, written beside the artifact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """A short human-readable card: intended use, labels, data, metrics, limits."""
+    test = metrics["test"]
+    lines = [
+        f"# Model card: {manifest['name']} {manifest['version']}",
+        "",
+        "## Intended use",
+        "Labels each sentence or page fragment of a news article as `event` (a reported happening or "
+        "sourced fact), `opinion` (judgement, claim, speculation, forecast) or `boilerplate` (page "
+        "text that is no part of the story). Use it to keep events for event extraction, flag "
+        "opinion, and drop boilerplate from scraped pages.",
+        "",
+        "## Labels",
+        ", ".join(f"`{label}`" for label in manifest["labels"]),
+        "",
+        "## Data",
+        f"Trained on {metrics['n_train']} units ({metrics['n_train_articles']} articles) of the "
+        "corpus shipped in `data/`: English text written for this project, across many domains "
+        "and genres. Data files and their sha256 are in `manifest.json`.",
+        "",
+        "## Model",
+        f"Featurizers: {', '.join(f['name'] for f in manifest['config']['features'])}; "
+        f"model: {manifest['config']['model']['name']}. The resolved config is in `manifest.json`.",
+        "",
+        "## Metrics",
+        "| set | units | macro-F1 | 95% CI | accuracy |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for name, m in [("test split", test), *metrics.get("extra_sets", {}).items()]:
+        ci = m.get("macro_f1_ci95")
+        interval = f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "-"
+        lines.append(
+            f"| {name} | {m['n']} | {m['macro_f1']:.3f} | {interval} | {m['accuracy']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Limits",
+        "- The corpus is written by the project, not sampled from real outlets: scores on it "
+        "overstate accuracy on real news; measure on real text before relying on it.",
+        "- English only. Units are lines and sentences; a unit that mixes story and page text "
+        "gets one label.",
+        "- Opinion without cue words (flat analytical claims) and teaser headlines of other "
+        "stories are the hardest cases; a lone sentence lacks the context features an article gives.",
+        "",
+    ]
+    return "\n".join(lines)
