@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, as_frame
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
 
 _STOP_WORD_TEXT = """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -87,7 +86,7 @@ def has_block(frame: pd.DataFrame) -> np.ndarray:
     return (frame["doc_id"].notna() & frame["block"].notna()).to_numpy()
 
 
-class BlockFeatures(TransformerMixin, BaseEstimator):
+class BlockFeatures(UnitFeaturizer):
     """Block length in words and units, stop-word density, terminal punctuation, the lengths of the
     neighbouring blocks, runs of short blocks and the headline block, as jusText reads a page.
 
@@ -99,13 +98,11 @@ class BlockFeatures(TransformerMixin, BaseEstimator):
         self.short_words = short_words
         self.max_words = max_words
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> BlockFeatures:
+    def _check_params(self) -> None:
         if self.short_words < 1:
             raise ValueError(f"short_words must be >= 1, got {self.short_words}")
         if self.max_words <= self.short_words:
             raise ValueError(f"max_words must be > short_words, got {self.max_words}")
-        self.n_features_in_ = 1
-        return self
 
     @property
     def neighbour_window(self) -> int:
@@ -113,7 +110,7 @@ class BlockFeatures(TransformerMixin, BaseEstimator):
         return 64
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = as_frame(X).reset_index(drop=True)
+        frame = self._frame(X).reset_index(drop=True)
         units = unit_statistics([str(t) for t in frame["text"]])
         out = np.zeros((len(frame), len(NAMES)))
         out[:, NAMES.index("unit_words")] = _scaled_log(units["words"].to_numpy(), self.max_words)
