@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..errors import WinnowError
 from ..package.store import write_atomic
-from .classifier import BATCH_SIZE, Classifier
+from .classifier import Classifier
 
 if TYPE_CHECKING:
     import datasets
@@ -146,7 +146,9 @@ class JsonlRecords:
             raise WinnowError(f"{self.path}:{number}: 'text' is not a string")
         return record["text"]
 
-    def batches(self, skip: int = 0, size: int = BATCH_SIZE) -> Iterator[tuple[int, list[str]]]:
+    def batches(
+        self, skip: int = 0, size: int = SINGLE_PROCESS_CHUNK
+    ) -> Iterator[tuple[int, list[str]]]:
         """``(index of the batch's first record, texts)`` for the records after the first ``skip``."""
         first, seen, texts = skip, 0, []
         with open(self.path, "rb") as handle:
@@ -222,7 +224,7 @@ def record_segments(
     )
     try:
         if isinstance(ds, JsonlRecords):
-            for first, texts in ds.batches(skip):
+            for first, texts in ds.batches(skip, SINGLE_PROCESS_CHUNK):
                 labelled = model.label_units(texts, min_confidence)
                 for offset, segment in enumerate(labelled):
                     yield {"doc": str(path), "record": first + offset + 1, **segment}
