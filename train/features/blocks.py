@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..registry import featurizers
 from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
@@ -186,3 +187,17 @@ class BlockFeatures(UnitFeaturizer):
 def blocks(short_words: int = 10, max_words: int = 200) -> tuple[Any, Columns]:
     """Block length, stop-word density, punctuation and neighbouring blocks, as jusText reads a page."""
     return BlockFeatures(short_words=short_words, max_words=max_words), FRAME_COLUMNS
+
+
+class SparseBlockFeatures(BlockFeatures):
+    """``blocks.v1``'s features as a sparse matrix: scikit-learn joins all-sparse blocks in one
+    pass, while one dense block makes it re-sort the whole feature matrix."""
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(super().transform(X))
+
+
+@featurizers.register("blocks.v2", trusted_types=("winnow.features.blocks.SparseBlockFeatures",))
+def blocks_v2(short_words: int = 10, max_words: int = 200) -> tuple[Any, Columns]:
+    """``blocks.v1`` as a sparse matrix, so a union of v2 featurizers stays sparse."""
+    return SparseBlockFeatures(short_words=short_words, max_words=max_words), FRAME_COLUMNS
