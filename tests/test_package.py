@@ -90,7 +90,7 @@ def test_a_failed_write_leaves_the_previous_package_untouched(
     def explode(*args: object, **kwargs: object) -> bytes:
         raise OSError("disk full")
 
-    monkeypatch.setattr("winnow.package.store.sio.dumps", explode)
+    monkeypatch.setattr("skops.io.dumps", explode)
     with pytest.raises(OSError, match="disk full"):
         save_package(model.pipeline, package, {"name": "x", "version": "0"}, {})
     assert {p.name: p.read_bytes() for p in package.iterdir()} == before

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import load_config
 from .errors import WinnowError
 
 EXIT_USAGE = 2
@@ -229,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .fit.run import run
 
     config = load_config(args.config, args.overrides)
@@ -260,8 +260,8 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
 
     for source in args.inputs:
         if _is_record_file(source):
-            ds = load_records(Path(source))
-            here = min(skip, len(ds))
+            ds = load_records(Path(source), num_proc=args.num_proc)
+            here = min(skip, len(ds)) if skip else 0
             skip -= here
             yield from record_segments(
                 model,
@@ -294,7 +294,7 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
             segments = record_segments(
                 model,
                 path,
-                load_records(path),
+                load_records(path, num_proc=args.num_proc),
                 num_proc=args.num_proc,
                 min_confidence=args.min_confidence,
                 progress=not args.quiet,
@@ -321,6 +321,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         check_output,
         count_complete_lines,
         format_line,
+        in_batches,
         run_identity,
         start_run,
     )
@@ -347,8 +348,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         start_run(args.output, run_identity(args.inputs, options), resume=args.resume)
     skip = count_complete_lines(args.output) if args.resume else 0
     with LineWriter(args.output, append=args.resume) as out:
-        for segment in _labelled_inputs(model, args, skip):
-            out.write(format_line(segment, args.format))
+        for segments in in_batches(_labelled_inputs(model, args, skip), 1024):
+            out.write("".join(format_line(segment, args.format) for segment in segments))
     return 0
 
 
@@ -426,6 +427,7 @@ def cmd_package(args: argparse.Namespace) -> int:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .data.check import check_corpus
 
     config = load_config(args.config, args.overrides)

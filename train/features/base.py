@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 # Columns every input frame carries; units without an article have missing doc_id/position/doc_len,
 # and units whose line or paragraph is unknown (lone sentences, rows written without one) a missing block.
@@ -19,11 +22,65 @@ def positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be > 0, got {value}")
 
 
+def ngram_range_of(value: tuple[int, int]) -> tuple[int, int]:
+    """Refuse an n-gram range unless ``1 <= low <= high``."""
+    low, high = value
+    if not 1 <= low <= high:
+        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {list(value)}")
+    return (low, high)
+
+
 def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
-    """Accept a frame with a ``text`` column or a plain list of unit texts."""
+    """Accept a frame with a ``text`` column, a plain list of unit texts, or a 2-D array whose
+    columns are ``FRAME_COLUMNS`` in order."""
     if isinstance(X, pd.DataFrame):
+        if "text" not in X.columns:
+            raise ValueError(f"expected a 'text' column, got {list(X.columns)}")
         return X
-    return pd.DataFrame({"text": list(X)})
+    if sp.issparse(X):
+        raise TypeError("sparse input is not supported: featurizers read unit texts")
+    if isinstance(X, str):
+        raise ValueError("expected a list of unit texts, got one string")
+    values = np.asarray(X, dtype=object)
+    if values.ndim == 2:
+        width = min(values.shape[1], len(FRAME_COLUMNS))
+        frame = pd.DataFrame(values[:, :width], columns=FRAME_COLUMNS[:width])
+        for column in FRAME_COLUMNS[width:]:
+            frame[column] = None
+        return frame
+    if values.ndim != 1:
+        raise ValueError(f"expected unit texts, got an array of shape {values.shape}")
+    return pd.DataFrame({"text": list(values)})
+
+
+class UnitFeaturizer(TransformerMixin, BaseEstimator):
+    """A featurizer of unit frames (or lists of unit texts) that learns nothing from the corpus.
+
+    ``fit`` records the input's columns as scikit-learn does (``n_features_in_``,
+    ``feature_names_in_``) and ``transform`` checks them. Objects fitted by winnow 0.2, which
+    recorded no columns, are not checked, so their packages keep loading.
+    """
+
+    def _check_params(self) -> None:
+        """Refuse invalid parameters at fit (``__init__`` only stores them)."""
+
+    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> UnitFeaturizer:
+        self._check_params()
+        as_frame(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
+        self._checks_input = True
+        return self
+
+    def _frame(self, X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
+        """The input of ``transform`` as a frame, once the featurizer is known to be fitted."""
+        check_is_fitted(self)
+        frame = as_frame(X)
+        if getattr(self, "_checks_input", False):
+            validate_data(self, X, skip_check_array=True, reset=False)
+        return frame
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "_checks_input", False) or hasattr(self, "n_features_in_")
 
 
 def has_article(frame: pd.DataFrame) -> np.ndarray:

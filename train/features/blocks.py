@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+import scipy.sparse as sp
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, as_frame
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
 
 _STOP_WORD_TEXT = """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -87,7 +87,7 @@ def has_block(frame: pd.DataFrame) -> np.ndarray:
     return (frame["doc_id"].notna() & frame["block"].notna()).to_numpy()
 
 
-class BlockFeatures(TransformerMixin, BaseEstimator):
+class BlockFeatures(UnitFeaturizer):
     """Block length in words and units, stop-word density, terminal punctuation, the lengths of the
     neighbouring blocks, runs of short blocks and the headline block, as jusText reads a page.
 
@@ -99,13 +99,11 @@ class BlockFeatures(TransformerMixin, BaseEstimator):
         self.short_words = short_words
         self.max_words = max_words
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> BlockFeatures:
+    def _check_params(self) -> None:
         if self.short_words < 1:
             raise ValueError(f"short_words must be >= 1, got {self.short_words}")
         if self.max_words <= self.short_words:
             raise ValueError(f"max_words must be > short_words, got {self.max_words}")
-        self.n_features_in_ = 1
-        return self
 
     @property
     def neighbour_window(self) -> int:
@@ -113,7 +111,7 @@ class BlockFeatures(TransformerMixin, BaseEstimator):
         return 64
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = as_frame(X).reset_index(drop=True)
+        frame = self._frame(X).reset_index(drop=True)
         units = unit_statistics([str(t) for t in frame["text"]])
         out = np.zeros((len(frame), len(NAMES)))
         out[:, NAMES.index("unit_words")] = _scaled_log(units["words"].to_numpy(), self.max_words)
@@ -189,3 +187,17 @@ class BlockFeatures(TransformerMixin, BaseEstimator):
 def blocks(short_words: int = 10, max_words: int = 200) -> tuple[Any, Columns]:
     """Block length, stop-word density, punctuation and neighbouring blocks, as jusText reads a page."""
     return BlockFeatures(short_words=short_words, max_words=max_words), FRAME_COLUMNS
+
+
+class SparseBlockFeatures(BlockFeatures):
+    """``blocks.v1``'s features as a sparse matrix: scikit-learn joins all-sparse blocks in one
+    pass, while one dense block makes it re-sort the whole feature matrix."""
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(super().transform(X))
+
+
+@featurizers.register("blocks.v2", trusted_types=("winnow.features.blocks.SparseBlockFeatures",))
+def blocks_v2(short_words: int = 10, max_words: int = 200) -> tuple[Any, Columns]:
+    """``blocks.v1`` as a sparse matrix, so a union of v2 featurizers stays sparse."""
+    return SparseBlockFeatures(short_words=short_words, max_words=max_words), FRAME_COLUMNS

@@ -7,27 +7,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+import scipy.sparse as sp
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, as_frame, has_article
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_article
 from .cues import CUE_NAMES, _cue_matrix
 
 
-class PositionFeatures(TransformerMixin, BaseEstimator):
+class PositionFeatures(UnitFeaturizer):
     """Where a unit sits in its article: relative position, first or last few units, no article."""
 
     def __init__(self, edge: int = 3) -> None:
         self.edge = edge
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> PositionFeatures:
+    def _check_params(self) -> None:
         if self.edge < 1:
             raise ValueError(f"edge must be >= 1, got {self.edge}")
-        self.n_features_in_ = 1
-        return self
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = as_frame(X)
+        frame = self._frame(X)
         known = has_article(frame)
         out = np.zeros((len(frame), 6))
         out[:, 5] = ~known
@@ -47,7 +45,7 @@ class PositionFeatures(TransformerMixin, BaseEstimator):
         return np.asarray([f"position_{n}" for n in names], dtype=object)
 
 
-class ContextFeatures(TransformerMixin, BaseEstimator):
+class ContextFeatures(UnitFeaturizer):
     """Cues of the neighbouring units of the same article, as jusText revises a block by its neighbours.
 
     A short line between short lines is likely a menu; a legal sentence after a copyright line is a
@@ -58,11 +56,9 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, window: int = 1) -> None:
         self.window = window
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> ContextFeatures:
+    def _check_params(self) -> None:
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
-        self.n_features_in_ = 1
-        return self
 
     @property
     def neighbour_window(self) -> int:
@@ -73,7 +69,7 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
         return [o for o in range(-self.window, self.window + 1) if o != 0]
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = as_frame(X).reset_index(drop=True)
+        frame = self._frame(X).reset_index(drop=True)
         n, width = len(frame), len(CUE_NAMES) + 1
         offsets = self._offsets()
         out = np.zeros((n, width * len(offsets)))
@@ -117,3 +113,61 @@ def position(edge: int = 3) -> tuple[Any, Columns]:
 def context(window: int = 1) -> tuple[Any, Columns]:
     """Cues of the neighbouring units of the same article."""
     return ContextFeatures(window=window), FRAME_COLUMNS
+
+
+class BatchContextFeatures(ContextFeatures):
+    """``context.v1`` for a whole batch: ``cues.v2`` vectors, neighbours found by one sorted search.
+
+    The output is sparse, like every v2 featurizer's: scikit-learn joins all-sparse blocks in one
+    linear pass, while a single dense block makes it re-sort the whole feature matrix.
+    """
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        from .batch_cues import batch_cue_matrix
+
+        frame = self._frame(X).reset_index(drop=True)
+        n, width = len(frame), len(CUE_NAMES) + 1
+        offsets = self._offsets()
+        out = np.zeros((n, width * len(offsets)))
+        out[:, len(CUE_NAMES) :: width] = 1.0  # "no neighbour" until one is found
+        known = np.flatnonzero(has_article(frame))
+        if known.size == 0:
+            return sp.csr_matrix(out)
+        cues = batch_cue_matrix(frame["text"].iloc[known].tolist())
+        doc = pd.factorize(frame["doc_id"].iloc[known])[0].astype(np.int64)
+        pos = frame["position"].iloc[known].to_numpy(dtype=np.int64)
+        stride = int(pos.max() - min(pos.min(), 0)) + 2 * self.window + 2
+        keys = doc * stride + (pos - min(pos.min(), 0) + self.window)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        for k, offset in enumerate(offsets):
+            # The last unit at the neighbour's place, as v1's dict keeps the last one.
+            at = np.searchsorted(sorted_keys, keys + offset, side="right") - 1
+            found = (at >= 0) & (sorted_keys[np.maximum(at, 0)] == keys + offset)
+            rows, neighbours = known[found], order[at[found]]
+            out[rows, k * width : k * width + len(CUE_NAMES)] = cues[neighbours]
+            out[rows, k * width + len(CUE_NAMES)] = 0.0
+        return sp.csr_matrix(out)
+
+
+class SparsePositionFeatures(PositionFeatures):
+    """``position.v1``'s features as a sparse matrix (see ``BatchContextFeatures``)."""
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(super().transform(X))
+
+
+@featurizers.register(
+    "position.v2",
+    trusted_types=("winnow.features.context.SparsePositionFeatures",),
+    streamable=True,
+)
+def position_v2(edge: int = 3) -> tuple[Any, Columns]:
+    """``position.v1`` as a sparse matrix, so a union of v2 featurizers stays sparse."""
+    return SparsePositionFeatures(edge=edge), FRAME_COLUMNS
+
+
+@featurizers.register("context.v2", trusted_types=("winnow.features.context.BatchContextFeatures",))
+def context_v2(window: int = 1) -> tuple[Any, Columns]:
+    """``context.v1`` computed for a batch at once, with ``cues.v2`` vectors for the neighbours."""
+    return BatchContextFeatures(window=window), FRAME_COLUMNS

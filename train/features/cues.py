@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, as_frame
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
 
 
 def _words(*groups: str) -> frozenset[str]:
@@ -175,19 +174,15 @@ def _cue_matrix(texts: Iterable[str]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(CUE_NAMES))
 
 
-class CueLexiconFeatures(TransformerMixin, BaseEstimator):
+class CueLexiconFeatures(UnitFeaturizer):
     """Rates of modal, hedge, evaluative, person, imperative and reporting words plus page cues.
 
     These carry what n-grams learn slowly from a small corpus: that "will" forecasts, that "said"
     reports, that "©" and "Subscribe" are page furniture.
     """
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> CueLexiconFeatures:
-        self.n_features_in_ = 1
-        return self
-
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        return _cue_matrix(as_frame(X)["text"])
+        return _cue_matrix(self._frame(X)["text"])
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"cue_{n}" for n in CUE_NAMES], dtype=object)
@@ -213,11 +208,20 @@ STYLE_NAMES: tuple[str, ...] = (
 )
 
 
-def text_style(text: str) -> list[float]:
-    """Grammatical style of one unit: tense, reference, names, numbers, in the order of ``STYLE_NAMES``."""
+_CLITIC = re.compile(r"(?<=\w)'(?:ll|s|re|ve|d|m)$")
+
+
+def text_style(text: str, split_clitics: bool = False) -> list[float]:
+    """Grammatical style of one unit: tense, reference, names, numbers, in the order of ``STYLE_NAMES``.
+
+    With ``split_clitics`` a contraction's clitic also counts (``it's`` adds ``'s``), so the lexicon
+    entries ``'s`` and ``'re`` can match.
+    """
     tokens = _TOKEN.findall(text)
     words = [t for t in tokens if t[0].isalnum() or t[0] == "'"]
     lower = [w.lower().replace("’", "'") for w in words]
+    if split_clitics:
+        lower += [m.group() for w in lower if (m := _CLITIC.search(w))]
     n = max(len(words), 1)
     past = sum(w.endswith("ed") and len(w) > 4 for w in lower) + sum(
         w in PAST_IRREGULAR for w in lower
@@ -235,20 +239,24 @@ def text_style(text: str) -> list[float]:
     ]
 
 
-class StyleFeatures(TransformerMixin, BaseEstimator):
+class StyleFeatures(UnitFeaturizer):
     """Tense, abstract reference, proper names and numbers: what separates a report from a claim
     when neither carries a cue word."""
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> StyleFeatures:
-        self.n_features_in_ = 1
-        return self
+    split_clitics = False
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        rows = [text_style(str(t)) for t in as_frame(X)["text"]]
+        rows = [text_style(str(t), self.split_clitics) for t in self._frame(X)["text"]]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STYLE_NAMES))
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"style_{n}" for n in STYLE_NAMES], dtype=object)
+
+
+class CliticStyleFeatures(StyleFeatures):
+    """``StyleFeatures`` whose contractions also count their clitic, so ``'s`` and ``'re`` match."""
+
+    split_clitics = True
 
 
 @featurizers.register(
@@ -265,3 +273,11 @@ def cues() -> tuple[Any, Columns]:
 def style() -> tuple[Any, Columns]:
     """Tense, reference, proper-name and number rates."""
     return StyleFeatures(), FRAME_COLUMNS
+
+
+@featurizers.register(
+    "style.v2", trusted_types=("winnow.features.cues.CliticStyleFeatures",), streamable=True
+)
+def style_v2() -> tuple[Any, Columns]:
+    """``style.v1`` with contractions split, so the copula entries ``'s`` and ``'re`` count."""
+    return CliticStyleFeatures(), FRAME_COLUMNS

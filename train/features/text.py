@@ -8,12 +8,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 
 from ..registry import featurizers
-from .base import Columns, as_frame, positive
+from .base import Columns, UnitFeaturizer, ngram_range_of, positive
 
 _NAME = re.compile(r"(?<=[\w,;:’'\"”)] )[A-Z][\w’'-]*|(?<=\w-)[A-Z][\w’'-]*")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -27,16 +26,12 @@ def mask_text(text: str) -> str:
     return _DIGITS.sub("0", _NAME.sub("Xx", text))
 
 
-class MaskedText(TransformerMixin, BaseEstimator):
+class MaskedText(UnitFeaturizer):
     """The unit texts with names and numbers masked, for an n-gram featurizer that follows it."""
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> MaskedText:
-        self.n_features_in_ = 1
-        return self
-
-    def transform(self, X: pd.DataFrame | Sequence[str]) -> list[str]:
-        texts = X if isinstance(X, pd.Series) else as_frame(X)["text"]
-        return [mask_text(str(t)) for t in texts]
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
+        texts = self._frame(X)["text"]
+        return np.asarray([mask_text(str(t)) for t in texts], dtype=object)
 
 
 class CompactTfidfVectorizer(TfidfVectorizer):
@@ -71,13 +66,6 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         super().__setstate__(state)
 
 
-def _ngrams(value: tuple[int, int]) -> tuple[int, int]:
-    low, high = value
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {list(value)}")
-    return (low, high)
-
-
 def _masked(vectorizer: Any, mask: bool) -> Any:
     return make_pipeline(MaskedText(), vectorizer) if mask else vectorizer
 
@@ -100,7 +88,7 @@ def tfidf_words(
 ) -> tuple[Any, Columns]:
     """Word n-gram TF-IDF over the unit text; ``mask`` first replaces names and numbers by their shape."""
     vectorizer = CompactTfidfVectorizer(
-        ngram_range=_ngrams(ngram_range),
+        ngram_range=ngram_range_of(ngram_range),
         min_df=min_df,
         max_df=max_df,
         max_features=max_features,
@@ -126,7 +114,7 @@ def tfidf_chars(
     """Character n-gram TF-IDF: robust to spelling, casing and the punctuation of page furniture."""
     vectorizer = CompactTfidfVectorizer(
         analyzer=analyzer,
-        ngram_range=_ngrams(ngram_range),
+        ngram_range=ngram_range_of(ngram_range),
         min_df=min_df,
         max_df=max_df,
         max_features=max_features,
@@ -148,7 +136,7 @@ def hashing(
     positive("n_features", n_features)
     vectorizer = HashingVectorizer(
         n_features=n_features,
-        ngram_range=_ngrams(ngram_range),
+        ngram_range=ngram_range_of(ngram_range),
         analyzer=analyzer,
         lowercase=lowercase,
         alternate_sign=False,

@@ -189,17 +189,17 @@ class Classifier:
         return [self.labels[i] for i in proba.argmax(axis=1)]
 
     def _unit(
-        self, start: int, end: int, text: str, proba: np.ndarray, min_confidence: float
+        self, start: int, end: int, text: str, proba: Sequence[float], min_confidence: float
     ) -> dict[str, Any]:
-        best = int(proba.argmax())
+        # Python floats: one tolist per row is cheaper than a float() per score.
+        proba = proba.tolist() if isinstance(proba, np.ndarray) else list(proba)
+        best = proba.index(max(proba))  # the first highest, as argmax
         return {
             "start": start,
             "end": end,
             "text": text,
             "label": self.labels[best] if proba[best] >= min_confidence else UNCERTAIN,
-            "scores": {
-                label: round(float(v), 4) for label, v in zip(self.labels, proba, strict=True)
-            },
+            "scores": {label: round(v, 4) for label, v in zip(self.labels, proba, strict=True)},
         }
 
     def label_article(
@@ -288,7 +288,8 @@ class Classifier:
         """Label each text as one unit on its own, like ``label_article`` does for an article's units."""
         proba = self.predict_proba(texts)
         return [
-            self._unit(0, len(t), t, p, min_confidence) for t, p in zip(texts, proba, strict=True)
+            self._unit(0, len(t), t, p, min_confidence)
+            for t, p in zip(texts, proba.tolist(), strict=True)
         ]
 
 

@@ -1,8 +1,10 @@
 """The labelling job behind ``winnow predict``: articles and record files in, segments out as they go.
 
-Records of large JSONL or parquet files are read through ``datasets`` and labelled chunk by chunk
-with ``Dataset.map(batched=True, num_proc=N)``; every finished segment is written at once, so an
-interrupted run keeps a valid prefix and ``resume`` carries on after it.
+A JSONL record file labelled in one process is read in batches with the ``json`` module. Parquet
+files and runs with several processes go through ``datasets``, labelled chunk by chunk with
+``Dataset.map(batched=True, num_proc=N)``; ``datasets`` is imported only then. Every finished
+batch of segments is written at once, so an interrupted run keeps a valid prefix and ``resume``
+carries on after it.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import datasets
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..data.load import diagnose_json_lines
 from ..errors import WinnowError
 from ..package.store import write_atomic
 from .classifier import Classifier
+
+if TYPE_CHECKING:
+    import datasets
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +111,70 @@ def article_segments(
         bar.close()
 
 
-def load_records(path: Path) -> datasets.Dataset:
-    """A JSONL or parquet file of records with a ``text`` column, through ``datasets``."""
+class JsonlRecords:
+    """A JSON-lines record file read in batches with the ``json`` module; blank lines are skipped.
+
+    A bad line stops the run with an error naming the file and line, after the batches before it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise WinnowError(f"{path}: cannot read (no such file)")
+        self.path = path
+
+    def __len__(self) -> int:
+        with open(self.path, "rb") as handle:
+            return sum(1 for raw in handle if raw.strip())
+
+    def _text(self, raw: bytes, number: int) -> str:
+        try:
+            record = json.loads(raw)
+        except UnicodeDecodeError as exc:
+            raise WinnowError(f"{self.path}:{number}: not valid UTF-8 ({exc.reason})") from None
+        except json.JSONDecodeError as exc:
+            raise WinnowError(
+                f"{self.path}:{number}: invalid JSON ({exc.msg}, column {exc.colno})"
+            ) from None
+        if not isinstance(record, dict):
+            raise WinnowError(
+                f"{self.path}:{number}: expected a JSON object, got {type(record).__name__}"
+            )
+        if "text" not in record:
+            found = ", ".join(record) or "nothing"
+            raise WinnowError(f"{self.path}:{number}: no 'text' column (found: {found})")
+        if not isinstance(record["text"], str):
+            raise WinnowError(f"{self.path}:{number}: 'text' is not a string")
+        return record["text"]
+
+    def batches(
+        self, skip: int = 0, size: int = SINGLE_PROCESS_CHUNK
+    ) -> Iterator[tuple[int, list[str]]]:
+        """``(index of the batch's first record, texts)`` for the records after the first ``skip``."""
+        first, seen, texts = skip, 0, []
+        with open(self.path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                if not raw.strip():
+                    continue
+                seen += 1
+                if seen <= skip:
+                    continue
+                texts.append(self._text(raw, number))
+                if len(texts) == size:
+                    yield first, texts
+                    first, texts = first + size, []
+        if texts:
+            yield first, texts
+
+
+def load_records(path: Path, num_proc: int = 1) -> JsonlRecords | datasets.Dataset:
+    """A record file with a ``text`` column: JSONL for one process read lean, else ``datasets``."""
     fmt = RECORD_SUFFIXES[path.suffix]
+    if fmt == "json" and num_proc == 1:
+        return JsonlRecords(path)
+    import datasets
+
+    from ..data.load import diagnose_json_lines
+
     if fmt == "json":
         problem = diagnose_json_lines(path)
         if problem:
@@ -141,17 +205,17 @@ class _BatchLabeller:
 def record_segments(
     model: Classifier,
     path: Path,
-    ds: datasets.Dataset,
+    ds: JsonlRecords | datasets.Dataset,
     skip: int = 0,
     num_proc: int = 1,
     min_confidence: float = 0.0,
     progress: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Label each record's ``text`` as one unit, chunk by chunk, starting after ``skip`` records."""
-    labeller = _BatchLabeller(model, path, min_confidence)
+    total = len(ds) if progress else None
     bar = tqdm(
-        total=len(ds),
-        initial=min(skip, len(ds)),
+        total=total,
+        initial=min(skip, total) if total is not None else skip,
         unit="rec",
         disable=not progress,
         file=sys.stderr,
@@ -159,6 +223,14 @@ def record_segments(
         delay=1.0,
     )
     try:
+        if isinstance(ds, JsonlRecords):
+            for first, texts in ds.batches(skip, SINGLE_PROCESS_CHUNK):
+                labelled = model.label_units(texts, min_confidence)
+                for offset, segment in enumerate(labelled):
+                    yield {"doc": str(path), "record": first + offset + 1, **segment}
+                bar.update(len(texts))
+            return
+        labeller = _BatchLabeller(model, path, min_confidence)
         size = CHUNK_SIZE * num_proc if num_proc > 1 else SINGLE_PROCESS_CHUNK
         for start in range(min(skip, len(ds)), len(ds), size):
             chunk = ds.select(range(start, min(start + size, len(ds))))
@@ -177,6 +249,18 @@ def record_segments(
             bar.update(len(chunk))
     finally:
         bar.close()
+
+
+def in_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of ``size`` items (the last one shorter), so output is written per batch."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def count_complete_lines(path: Path) -> int:

@@ -16,6 +16,7 @@ import platform
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -29,7 +30,6 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
-import skops.io as sio
 
 from ..config import LABEL_PATTERN, NAME_PATTERN, VERSION_PATTERN
 from ..errors import PackageError
@@ -69,6 +69,24 @@ class Manifest:
         """The manifest's JSON fields; ``extra`` entries (a search's results) sit at the top level."""
         fields = {k: v for k, v in asdict(self).items() if k != "extra"}
         return {**fields, **self.extra}
+
+
+def _skops_io() -> Any:
+    """``skops.io``, imported without letting its scan of every scikit-learn module import Dask.
+
+    skops lists scikit-learn's estimators by importing all of its modules; where Dask is installed
+    that pulls in ``dask.array`` (0.2 s and more) through an array-API shim no model here uses.
+    """
+    if "dask" in sys.modules or "skops.io" in sys.modules:
+        import skops.io
+
+        return skops.io
+    sys.modules["dask"] = None  # type: ignore[assignment]  (an import of dask fails fast)
+    try:
+        import skops.io
+    finally:
+        del sys.modules["dask"]
+    return skops.io
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -158,7 +176,7 @@ def save_package(
         artifact = ARTIFACTS[artifact_format]
         if artifact_format == "skops":
             # The skops schema is verbose JSON (vocabularies); deflate shrinks it about 25x.
-            data = sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
+            data = _skops_io().dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
             _write(tmp / artifact, reproducible_skops(data))
         else:
             joblib.dump(pipeline, tmp / artifact)
@@ -571,6 +589,7 @@ def load_artifact(
         pipeline = joblib.load(io.BytesIO(data))
     else:
         check_unzipped_size(data, file)
+        sio = _skops_io()
         try:
             data = upgrade_legacy_paths(data)
             untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in trusted]
