@@ -108,7 +108,7 @@ def test_segments_carry_their_line_as_block() -> None:
 
 def test_block_features_read_the_page_as_jusText_does() -> None:
     segments = split_units(PAGE)
-    frame = units_frame([s.text for s in segments], "page", [s.block for s in segments])
+    frame = units_frame([s.text for s in segments], "page", blocks=[s.block for s in segments])
     texts = frame["text"].tolist()
     story = texts.index("Engineers said it held back a tide of four metres.")
     assert block_column(frame, "whole_block")[story] == 0
@@ -122,7 +122,7 @@ def test_block_features_read_the_page_as_jusText_does() -> None:
 
 def test_block_features_ignore_row_order_and_flag_missing_blocks() -> None:
     segments = split_units(PAGE)
-    frame = units_frame([s.text for s in segments], "page", [s.block for s in segments])
+    frame = units_frame([s.text for s in segments], "page", blocks=[s.block for s in segments])
     shuffled = frame.sample(frac=1.0, random_state=0)
     features = BlockFeatures().fit(frame)
     np.testing.assert_allclose(
