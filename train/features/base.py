@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 # Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
-FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
+ARTICLE_FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
+# Where an HTML unit sits in its page's DOM (winnow.inference.html); missing for plain text.
+DOM_TEXT_COLUMNS = ["dom_tags", "dom_attrs"]
+DOM_NUMBER_COLUMNS = ["link_density", "dom_depth", "block_chars", "dom_position"]
+DOM_COLUMNS = DOM_TEXT_COLUMNS + DOM_NUMBER_COLUMNS
+FRAME_COLUMNS = ARTICLE_FRAME_COLUMNS + DOM_COLUMNS
 Columns = str | list[str]
 
 
@@ -25,6 +30,19 @@ def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({"text": list(X)})
 
 
+def with_dom_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every DOM column present, missing (plain text) where it had none."""
+    for column in DOM_TEXT_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    for column in DOM_NUMBER_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
 def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
@@ -37,4 +55,8 @@ def isolated(frame: pd.DataFrame) -> pd.DataFrame:
     alone["doc_id"] = None
     alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    for column in DOM_TEXT_COLUMNS:
+        alone[column] = None
+    for column in DOM_NUMBER_COLUMNS:
+        alone[column] = np.nan
     return alone

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..features.base import with_dom_columns
 from ..package.store import load_artifact, verify_package
 from ..registry import trusted_types
 from .segment import split_units
@@ -36,7 +37,7 @@ def units_frame(
         frame["doc_id"] = doc_id
         frame["position"] = pd.array(range(n), dtype="Int64")
         frame["doc_len"] = pd.array([n] * n, dtype="Int64")
-    return frame
+    return with_dom_columns(frame)
 
 
 def neighbour_window(estimator: Any) -> int:
