@@ -44,6 +44,18 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--format", choices=["jsonl", "text", "html"], default="jsonl")
     p.add_argument(
+        "--input-format",
+        choices=["auto", "text", "html"],
+        default="auto",
+        help="read article inputs as text or HTML pages; auto: HTML for .html/.htm files",
+    )
+    p.add_argument(
+        "--text-sidecar",
+        type=Path,
+        metavar="DIR",
+        help="write each HTML page's extracted text to DIR/NAME.txt: the text its offsets index",
+    )
+    p.add_argument(
         "--unit",
         choices=["sentence", "passage"],
         default="sentence",
@@ -182,9 +194,33 @@ def _is_record_file(source: str) -> bool:
     return source != "-" and Path(source).suffix in RECORD_SUFFIXES
 
 
+def _article_or_page(
+    model: Any, args: argparse.Namespace, source: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The text of one article or HTML page input and its labelled segments."""
+    from .inference.predict import (
+        article_segments,
+        is_html,
+        page_segments,
+        read_article,
+        read_page,
+        write_sidecar,
+    )
+
+    if is_html(source, args.input_format):
+        text, segments = page_segments(
+            model, source, read_page(source), args.unit, args.min_confidence
+        )
+        if args.text_sidecar:
+            write_sidecar(args.text_sidecar, source, text)
+        return text, segments
+    text = read_article(source)
+    return text, article_segments(model, source, text, args.unit, args.min_confidence)
+
+
 def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterator[dict[str, Any]]:
     """Every output segment of every input in order, after the first ``skip``."""
-    from .inference.predict import article_segments, load_records, read_article, record_segments
+    from .inference.predict import load_records, record_segments
 
     for source in args.inputs:
         if _is_record_file(source):
@@ -201,8 +237,7 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
                 progress=not args.quiet,
             )
             continue
-        text = read_article(source)
-        segments = article_segments(model, source, text, args.unit, args.min_confidence)
+        _, segments = _article_or_page(model, args, source)
         here = min(skip, len(segments))
         skip -= here
         yield from segments[here:]
@@ -210,7 +245,7 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
 
 def _html_page(model: Any, args: argparse.Namespace) -> str:
     from .inference.highlight import render_page
-    from .inference.predict import article_segments, load_records, read_article, record_segments
+    from .inference.predict import load_records, record_segments
 
     documents = []
     for source in args.inputs:
@@ -231,14 +266,7 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
                 cursor += len(seg["text"]) + 1
             documents.append((source, "\n".join(text), shifted))
         else:
-            text = read_article(source)
-            documents.append(
-                (
-                    source,
-                    text,
-                    article_segments(model, source, text, args.unit, args.min_confidence),
-                )
-            )
+            documents.append((source, *_article_or_page(model, args, source)))
     return render_page(documents, model.labels)
 
 

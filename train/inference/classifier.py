@@ -167,6 +167,30 @@ class Classifier:
             for s, p in zip(segments, proba, strict=True)
         ]
 
+    def label_html(
+        self, data: bytes | str, doc: str = "page", min_confidence: float = 0.0
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Parse an HTML page and label each unit of its visible text, with its DOM features.
+
+        Returns the extracted text (blocks joined by ``"\\n"``) and the units, whose offsets
+        index that text exactly; each unit also carries its ``block`` and ``dom_path``.
+        """
+        from .html import parse_html
+
+        page = parse_html(data, source=doc, max_chars=self.max_chars)
+        frame = units_frame([u.text for u in page.units], doc_id=doc)
+        for column, values in pd.DataFrame([u.dom_columns() for u in page.units]).items():
+            frame[column] = values.to_numpy()
+        proba = self.proba_frame(with_dom_columns(frame)) if len(frame) else []
+        return page.text, [
+            {
+                **self._unit(u.start, u.end, u.text, p, min_confidence),
+                "block": u.block,
+                "dom_path": u.dom_path,
+            }
+            for u, p in zip(page.units, proba, strict=True)
+        ]
+
     def label_units(
         self, texts: Sequence[str], min_confidence: float = 0.0
     ) -> list[dict[str, Any]]:

@@ -101,6 +101,9 @@ MAX_PATH_ELEMENTS = 24
 MAX_ATTR_TOKENS = 48
 HINT_ATTRIBUTES = ("role", "itemprop", "itemtype", "rel")
 
+# Bytes that appear in text of any ASCII-compatible encoding: all but the C0 controls (ESC
+# stays for ISO-2022); pages where more than 1% of the first bytes are controls are binary.
+_TEXT_BYTES = bytes([7, 8, 9, 10, 11, 12, 13, 27, *range(32, 256)])
 _WHITESPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
 _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
@@ -167,7 +170,7 @@ def decode_html(data: bytes, source: str = "page") -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(codec, errors="replace"), codec
     head = data[:8192]
-    if head.count(b"\x00") > len(head) // 100:
+    if len(head.translate(None, _TEXT_BYTES)) > len(head) // 100:
         raise HtmlError(f"{source}: not an HTML page (binary content)")
     try:
         return data.decode("utf-8"), "utf-8"
