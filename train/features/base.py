@@ -11,7 +11,14 @@ import pandas as pd
 ARTICLE_FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
 # Where an HTML unit sits in its page's DOM (winnow.inference.html); missing for plain text.
 DOM_TEXT_COLUMNS = ["dom_tags", "dom_attrs"]
-DOM_NUMBER_COLUMNS = ["link_density", "dom_depth", "block_chars", "dom_position"]
+DOM_NUMBER_COLUMNS = [
+    "link_density",
+    "dom_depth",
+    "block_chars",
+    "dom_position",
+    "parent_text_share",
+    "container_text_share",
+]
 DOM_COLUMNS = DOM_TEXT_COLUMNS + DOM_NUMBER_COLUMNS
 FRAME_COLUMNS = ARTICLE_FRAME_COLUMNS + DOM_COLUMNS
 Columns = str | list[str]

@@ -79,6 +79,9 @@ NUMBER_NAMES: tuple[str, ...] = (
     "position",
     "in_first_tenth",
     "in_last_tenth",
+    "parent_text_share",
+    "container_text_share",
+    "in_main_container",
 )
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[a-z]{2,}")
@@ -126,30 +129,35 @@ class DomFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
         frame = with_dom_columns(as_frame(X).copy())
-        n = len(frame)
-        tags = frame["dom_tags"].fillna("").astype(str).to_numpy()
-        attrs = frame["dom_attrs"].fillna("").astype(str).str.lower().to_numpy()
         known = frame["dom_tags"].notna().to_numpy()
-        flags = np.zeros((n, len(ANCESTOR_TAGS) + len(OWN_TAGS) + len(HINTS)))
+        # Units of one block share their tags and attributes: featurize each distinct pair once.
+        pairs = frame["dom_tags"].fillna("") + "\x1f" + frame["dom_attrs"].fillna("").str.lower()
+        codes, uniques = pd.factorize(pairs)
+        flags = np.zeros((len(uniques), len(ANCESTOR_TAGS) + len(OWN_TAGS) + len(HINTS)))
         ancestor_index = {t: k for k, t in enumerate(ANCESTOR_TAGS)}
         own_index = {t: len(ANCESTOR_TAGS) + k for k, t in enumerate(OWN_TAGS)}
         hint_index = {h: len(ANCESTOR_TAGS) + len(OWN_TAGS) + k for k, h in enumerate(HINTS)}
-        for i in np.flatnonzero(known):
-            names = tags[i].split()
+        attrs = []
+        for u, pair in enumerate(uniques):
+            tags, attr = pair.split("\x1f")
+            names = tags.split()
             for name in names:
                 k = ancestor_index.get(name)
                 if k is not None:
-                    flags[i, k] = 1.0
+                    flags[u, k] = 1.0
             if names and names[-1] in own_index:
-                flags[i, own_index[names[-1]]] = 1.0
-            for token in attrs[i].split():
+                flags[u, own_index[names[-1]]] = 1.0
+            for token in attr.split():
                 k = hint_index.get(token)
                 if k is not None:
-                    flags[i, k] = 1.0
+                    flags[u, k] = 1.0
+            attrs.append(attr)
         density = frame["link_density"].fillna(0.0).clip(0.0, 1.0).to_numpy()
         depth = frame["dom_depth"].fillna(0.0).to_numpy()
         chars = frame["block_chars"].fillna(0.0).clip(lower=0.0).to_numpy()
         position = frame["dom_position"].fillna(0.0).clip(0.0, 1.0).to_numpy()
+        parent = frame["parent_text_share"].fillna(0.0).clip(0.0, 1.0).to_numpy()
+        container = frame["container_text_share"].fillna(0.0).clip(0.0, 1.0).to_numpy()
         numbers = np.column_stack(
             [
                 ~known,
@@ -161,10 +169,13 @@ class DomFeatures(TransformerMixin, BaseEstimator):
                 position,
                 known & (position <= 0.1),
                 known & (position >= 0.9),
+                parent,
+                container,
+                known & (container >= 0.5),
             ]
         ).astype(float)
-        hashed = self._hasher().transform(attrs)
-        dense = sp.csr_matrix(np.hstack([numbers, flags]))
+        hashed = self._hasher().transform(attrs)[codes]
+        dense = sp.csr_matrix(np.hstack([numbers, flags[codes]]))
         return sp.hstack([dense, hashed], format="csr")
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

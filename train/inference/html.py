@@ -99,6 +99,8 @@ BLOCKS = frozenset(
 # pathologically deep pages.
 MAX_PATH_ELEMENTS = 24
 MAX_ATTR_TOKENS = 48
+# How many ancestors of a block count its text towards their share of the page's text.
+SHARE_DEPTH = 8
 HINT_ATTRIBUTES = ("role", "itemprop", "itemtype", "rel")
 
 # Bytes that appear in text of any ASCII-compatible encoding: all but the C0 controls (ESC
@@ -130,6 +132,8 @@ class HtmlUnit:
     dom_depth: int
     block_chars: int
     dom_position: float
+    parent_text_share: float
+    container_text_share: float
 
     def dom_columns(self) -> dict[str, Any]:
         """The values of the unit frame's DOM columns (``winnow.features.dom.DOM_COLUMNS``)."""
@@ -140,6 +144,8 @@ class HtmlUnit:
             "dom_depth": self.dom_depth,
             "block_chars": self.block_chars,
             "dom_position": self.dom_position,
+            "parent_text_share": self.parent_text_share,
+            "container_text_share": self.container_text_share,
         }
 
 
@@ -240,7 +246,7 @@ class _Walker:
     """Walks the DOM once, iteratively (no recursion limit), and collects the text blocks."""
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[str, list[_Element], float]] = []
+        self.blocks: list[tuple[str, list[_Element], float, int]] = []
         self.stack: list[_Element] = []
         self.current = _Block([], [])
         self.in_link = 0
@@ -256,7 +262,8 @@ class _Walker:
                 lines.append(clean)
         if lines:
             density = block.link_chars / block.chars if block.chars else 0.0
-            self.blocks.append(("\n".join(lines), list(self.stack), min(density, 1.0)))
+            plain = block.chars - block.link_chars
+            self.blocks.append(("\n".join(lines), list(self.stack), min(density, 1.0), plain))
         self.current = _Block([], [])
 
     def text(self, value: str) -> None:
@@ -326,6 +333,25 @@ def _block_element(path: list[_Element]) -> int:
     return len(path) - 1
 
 
+def _text_shares(
+    blocks: list[tuple[str, list[_Element], float, int]], owners: list[int]
+) -> list[tuple[float, float]]:
+    """For each block, the share of the page's text outside links that lies under its parent
+    element, and under its third ancestor: the story's container holds most of a page's text,
+    a menu's or a teaser's container little of it (the idea of readability's container score)."""
+    under: dict[int, int] = {}
+    for (_, path, _, plain), own in zip(blocks, owners, strict=True):
+        for element in path[max(0, own - SHARE_DEPTH) : own]:
+            under[id(element)] = under.get(id(element), 0) + plain
+    total = max(sum(plain for *_, plain in blocks), 1)
+    shares = []
+    for (_, path, _, plain), own in zip(blocks, owners, strict=True):
+        parent = under.get(id(path[own - 1]), plain) if own >= 1 else plain
+        container = under.get(id(path[max(0, own - 3)]), plain) if own >= 1 else plain
+        shares.append((round(parent / total, 4), round(container / total, 4)))
+    return shares
+
+
 def _first_text(root: Any, selector: str) -> str | None:
     node = root.css_first(selector)
     if node is None:
@@ -372,8 +398,10 @@ def parse_html(
     units: list[HtmlUnit] = []
     parts: list[str] = []
     offset = 0
-    for b, (text, path, density) in enumerate(walker.blocks):
-        own = _block_element(path)
+    owners = [_block_element(path) for _, path, _, _ in walker.blocks]
+    shares = _text_shares(walker.blocks, owners)
+    for b, (text, path, density, _) in enumerate(walker.blocks):
+        own = owners[b]
         inner = path[: own + 1][-MAX_PATH_ELEMENTS:]
         tags = list(dict.fromkeys(e.tag for e in reversed(inner)))[::-1]
         attrs = [t for e in reversed(inner) for t in e.attrs]
@@ -398,6 +426,8 @@ def parse_html(
                     dom_depth=own + 1,
                     block_chars=len(text),
                     dom_position=round(position, 4),
+                    parent_text_share=shares[b][0],
+                    container_text_share=shares[b][1],
                 )
             )
         parts.append(text)
