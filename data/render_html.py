@@ -1,7 +1,7 @@
 """Render the round-5 page documents as HTML in varied site templates, and parse them back into rows.
 
 Each document (one JSON line: ``doc_id``, ``site_style``, ``blocks`` of ``[label, text]`` units) is
-rendered twice, in two of the templates below, seeded by its ``doc_id``: a CMS theme, a news site
+rendered three times, in three of the templates below, seeded by its ``doc_id``: a CMS theme, a news site
 with hashed class names, a blog with a comment thread, a documentation site, a forum laid out in
 tables, a shop and a legacy portal of nested layout tables with ``<br>``-separated paragraphs.
 Each block goes in an element chosen by its labels, its content and where it sits (menus in
@@ -13,6 +13,10 @@ the label of the source unit its text came from (exact match); a parsed unit tha
 units of different labels is left out and counted. Nothing is labelled twice by hand.
 
     python data/render_html.py [DOCUMENTS.jsonl ...] [--out data/corpus_html] [--pages DIR]
+
+The renderings of one document share its split (declared in ``split``), so none leaks from
+training into the test; cross-validation folds group by ``doc_id`` and would split them, so
+configs/html.yaml turns cross-validation off.
 """
 
 from __future__ import annotations
@@ -30,10 +34,8 @@ from pathlib import Path
 
 from winnow.inference.html import parse_html
 
-DEFAULT_SOURCES = [
-    "/work/main/data/_drafts/r5/pages_*.jsonl",
-    "/work/main/data/_drafts/r5/news_national.jsonl",
-]
+# Round 5's pages and long columns (the lead commits them as data/documents/).
+DEFAULT_SOURCES = ["data/documents/*.jsonl"]
 Unit = tuple[str, str]
 Block = list[Unit]
 _TERMINAL = re.compile(r"""[.!?…]["'”’)\]]*$""")
@@ -381,12 +383,12 @@ def render(doc: dict, template: str) -> bytes:
     return markup.encode(page.charset, errors="xmlcharrefreplace")
 
 
-def templates_for(doc: dict) -> list[str]:
-    """Two different templates for a document: one its site style suggests, one drawn from all."""
+def templates_for(doc: dict, renderings: int = 2) -> list[str]:
+    """Different templates for a document: one its site style suggests, the others drawn from all."""
     rng = seeded(doc["doc_id"], "templates")
     first = rng.choice(PREFERRED.get(doc.get("site_style", ""), ["cms"]))
-    second = rng.choice([t for t in TEMPLATES if t != first])
-    return [first, second]
+    others = rng.sample([t for t in TEMPLATES if t != first], min(renderings, len(TEMPLATES)) - 1)
+    return [first, *others]
 
 
 def split_of(doc_id: str) -> str:
@@ -450,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=Path("data/corpus_html"), help="folder for the rows"
     )
     parser.add_argument("--pages", type=Path, help="also write each rendered page here, to look at")
+    parser.add_argument(
+        "--renderings", type=int, default=3, help="templates each document is rendered in"
+    )
     args = parser.parse_args(argv)
     docs_ = documents([str(Path(s).resolve()) for s in args.sources])
     if not docs_:
@@ -459,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     total: Counter = Counter()
     by_template: dict[str, list[dict]] = {}
     for doc in docs_:
-        for template in templates_for(doc):
+        for template in templates_for(doc, args.renderings):
             page_id = f"{doc['doc_id']}.{template}"
             data = render(doc, template)
             if args.pages:
