@@ -174,3 +174,26 @@ def test_rendered_pages_are_deterministic_and_labelled_from_their_source(tmp_pat
         for row in rows:
             source = next(t for t in labels if row["text"] in t)
             assert row["label"] == labels[source]
+
+
+def test_serve_labels_html_bodies() -> None:
+    from winnow.serve import _RequestError, label_request
+
+    model = load_model(MODEL)
+    answer = label_request(model, {"html": PAGE})
+    assert answer["segments"][0]["dom_path"] == "html>body>nav.site-nav>ul>li"
+    assert all(answer["text"][s["start"] : s["end"]] == s["text"] for s in answer["segments"])
+    with pytest.raises(_RequestError, match="exactly one of 'text', 'texts' or 'html'"):
+        label_request(model, {"html": PAGE, "text": "x"})
+
+
+def test_html_report_of_an_html_page_shows_its_extracted_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "story.html"
+    page.write_text(PAGE, encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert main(["predict", MODEL, str(page), "--format", "html", "--output", str(out)]) == 0
+    report = out.read_text("utf-8")
+    assert "Officials said it would supply two towns." in report
+    assert "var menu" not in report and "&lt;p&gt;" not in report

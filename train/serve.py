@@ -1,6 +1,7 @@
 """``winnow serve``: a small HTTP API over one loaded model (standard library server, threads).
 
 POST /v1/label  {"text": "<article>"} or {"texts": ["unit", ...]}  -> {"segments": [...]}
+POST /v1/label  {"html": "<page markup>"}  -> {"text": "<extracted text>", "segments": [...]}
 GET  /healthz   -> {"status": "ok"}
 GET  /v1/model  -> the manifest (name, version, labels, config, metrics, ...)
 """
@@ -13,6 +14,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .errors import WinnowError
 from .inference.classifier import Classifier
 
 log = logging.getLogger(__name__)
@@ -38,16 +40,24 @@ def label_request(model: Classifier, body: Any, min_confidence: float = 0.0) -> 
     """Answer one /v1/label body; a malformed one raises a 400 or 422 ``_RequestError``."""
     if not isinstance(body, dict):
         raise _RequestError(HTTPStatus.BAD_REQUEST, "body must be a JSON object")
-    unknown = set(body) - {"text", "texts", "min_confidence"}
+    unknown = set(body) - {"text", "texts", "html", "min_confidence"}
     if unknown:
         raise _RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, f"unknown field(s): {sorted(unknown)}")
     threshold = body.get("min_confidence", min_confidence)
     if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise _RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, "min_confidence must be in [0, 1]")
-    if ("text" in body) == ("texts" in body):
+    if sum(key in body for key in ("text", "texts", "html")) != 1:
         raise _RequestError(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "send exactly one of 'text' or 'texts'"
+            HTTPStatus.UNPROCESSABLE_ENTITY, "send exactly one of 'text', 'texts' or 'html'"
         )
+    if "html" in body:
+        if not isinstance(body["html"], str):
+            raise _RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, "'html' must be a string")
+        try:
+            text, segments = model.label_html(body["html"], min_confidence=threshold)
+        except WinnowError as exc:
+            raise _RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
+        return {"text": text, "segments": segments}
     if "text" in body:
         if not isinstance(body["text"], str):
             raise _RequestError(HTTPStatus.UNPROCESSABLE_ENTITY, "'text' must be a string")
