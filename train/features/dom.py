@@ -198,4 +198,4 @@ def dom(n_hash: int = 1024) -> tuple[Any, Columns]:
     """DOM features of HTML units (tags, links, size, position, hashed class/id words); plain
     text gets a ``no_dom`` flag."""
     positive("n_hash", n_hash)
-    return DomFeatures(n_hash=n_hash), list(DOM_COLUMNS)
+    return DomFeatures(n_hash=n_hash), ["text", *DOM_COLUMNS]
