@@ -84,6 +84,8 @@ def test_binary_and_oversized_pages_are_refused_naming_the_source() -> None:
         parse_html(bytes(range(256)) * 64, "photo.html")
     with pytest.raises(HtmlError, match=r"^big\.html: page of 52\.4 MB is larger"):
         parse_html(b"<p>" + b"x" * 50 * 1024 * 1024, "big.html")
+    with pytest.raises(HtmlError, match=r"^deep\.html: elements nested 1,000,000 deep"):
+        parse_html(b"<div>" * 1_000_000 + b"<p>Bottom.</p>", "deep.html")
 
 
 def test_malformed_truncated_and_deep_pages_parse_best_effort() -> None:

@@ -101,6 +101,38 @@ MAX_PATH_ELEMENTS = 24
 MAX_ATTR_TOKENS = 48
 # How many ancestors of a block count its text towards their share of the page's text.
 SHARE_DEPTH = 8
+# Open elements kept per block: enough for the path and the shares above any inline elements.
+PATH_TAIL = 64
+# lexbor's time grows with the square of nesting depth (100,000 levels: 10 s): deeper pages are
+# refused before parsing. Elements browsers close implicitly or never open do not count.
+MAX_DEPTH = 20_000
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+_NOT_NESTING = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "td",
+        "th",
+        "tr",
+        "dt",
+        "dd",
+        "option",
+    ]
+)
 HINT_ATTRIBUTES = ("role", "itemprop", "itemtype", "rel")
 
 # Bytes that appear in text of any ASCII-compatible encoding: all but the C0 controls (ESC
@@ -246,7 +278,9 @@ class _Walker:
     """Walks the DOM once, iteratively (no recursion limit), and collects the text blocks."""
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[str, list[_Element], float, int]] = []
+        # Per block: its text, the innermost open elements, link density, non-link characters,
+        # and how many open elements the tail leaves out (the path is bounded on deep pages).
+        self.blocks: list[tuple[str, list[_Element], float, int, int]] = []
         self.stack: list[_Element] = []
         self.current = _Block([], [])
         self.in_link = 0
@@ -263,7 +297,9 @@ class _Walker:
         if lines:
             density = block.link_chars / block.chars if block.chars else 0.0
             plain = block.chars - block.link_chars
-            self.blocks.append(("\n".join(lines), list(self.stack), min(density, 1.0), plain))
+            tail = self.stack[-PATH_TAIL:]
+            skipped = len(self.stack) - len(tail)
+            self.blocks.append(("\n".join(lines), tail, min(density, 1.0), plain, skipped))
         self.current = _Block([], [])
 
     def text(self, value: str) -> None:
@@ -334,22 +370,38 @@ def _block_element(path: list[_Element]) -> int:
 
 
 def _text_shares(
-    blocks: list[tuple[str, list[_Element], float, int]], owners: list[int]
+    blocks: list[tuple[str, list[_Element], float, int, int]], owners: list[int]
 ) -> list[tuple[float, float]]:
     """For each block, the share of the page's text outside links that lies under its parent
     element, and under its third ancestor: the story's container holds most of a page's text,
     a menu's or a teaser's container little of it (the idea of readability's container score)."""
     under: dict[int, int] = {}
-    for (_, path, _, plain), own in zip(blocks, owners, strict=True):
+    for (_, path, _, plain, _), own in zip(blocks, owners, strict=True):
         for element in path[max(0, own - SHARE_DEPTH) : own]:
             under[id(element)] = under.get(id(element), 0) + plain
-    total = max(sum(plain for *_, plain in blocks), 1)
+    total = max(sum(block[3] for block in blocks), 1)
     shares = []
-    for (_, path, _, plain), own in zip(blocks, owners, strict=True):
+    for (_, path, _, plain, _), own in zip(blocks, owners, strict=True):
         parent = under.get(id(path[own - 1]), plain) if own >= 1 else plain
         container = under.get(id(path[max(0, own - 3)]), plain) if own >= 1 else plain
         shares.append((round(parent / total, 4), round(container / total, 4)))
     return shares
+
+
+def nesting_depth(markup: str) -> int:
+    """The deepest nesting of elements in ``markup``, read from its tags alone (no parse).
+
+    Pages with fewer tags than ``MAX_DEPTH`` cannot nest deeper and are not scanned.
+    """
+    if markup.count("<") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for closing, tag, self_closing in _TAG.findall(markup):
+        if self_closing or tag.lower() in _NOT_NESTING:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _first_text(root: Any, selector: str) -> str | None:
@@ -383,6 +435,11 @@ def parse_html(
     else:
         markup, encoding = data, "str"
     markup = markup.replace("\x00", "")
+    depth = nesting_depth(markup)
+    if depth > MAX_DEPTH:
+        raise HtmlError(
+            f"{source}: elements nested {depth:,} deep, more than the {MAX_DEPTH:,} this parser reads"
+        )
     tree = LexborHTMLParser(markup)
     root = tree.root
     if root is None:
@@ -398,9 +455,9 @@ def parse_html(
     units: list[HtmlUnit] = []
     parts: list[str] = []
     offset = 0
-    owners = [_block_element(path) for _, path, _, _ in walker.blocks]
+    owners = [_block_element(block[1]) for block in walker.blocks]
     shares = _text_shares(walker.blocks, owners)
-    for b, (text, path, density, _) in enumerate(walker.blocks):
+    for b, (text, path, density, _, skipped) in enumerate(walker.blocks):
         own = owners[b]
         inner = path[: own + 1][-MAX_PATH_ELEMENTS:]
         tags = list(dict.fromkeys(e.tag for e in reversed(inner)))[::-1]
@@ -409,7 +466,7 @@ def parse_html(
             attrs.insert(0, "hint=title")
         dom_attrs = " ".join(list(dict.fromkeys(attrs))[:MAX_ATTR_TOKENS])
         dom_path = ">".join(e.segment for e in inner)
-        if len(path[: own + 1]) > MAX_PATH_ELEMENTS:
+        if skipped + own + 1 > MAX_PATH_ELEMENTS:
             dom_path = "…>" + dom_path
         position = b / (n_blocks - 1) if n_blocks > 1 else 0.0
         for segment in split_units(text, max_chars=max_chars):
@@ -423,7 +480,7 @@ def parse_html(
                     dom_tags=" ".join(tags),
                     dom_attrs=dom_attrs,
                     link_density=round(density, 4),
-                    dom_depth=own + 1,
+                    dom_depth=skipped + own + 1,
                     block_chars=len(text),
                     dom_position=round(position, 4),
                     parent_text_share=shares[b][0],
