@@ -98,6 +98,11 @@ class Page:
         self.last = content[-1] if content else len(self.blocks) - 1
         self.headline = self._headline()
         self.charset = "windows-1252" if rng.random() < 0.1 else "utf-8"
+        # Semantic markup is used unevenly on real sites: often, not always.
+        self.main = rng.choice(["main", "main", "div"])
+        self.article = rng.choice(["article", "article", "div"])
+        self.main_role = ' role="main"' if rng.random() < 0.5 else ""
+        self.body_hint = ' itemprop="articleBody"' if rng.random() < 0.4 else ""
 
     def _headline(self) -> str:
         block = self.blocks[self.first] if self.blocks else []
@@ -218,7 +223,9 @@ class Page:
     def story(self, block: Block, index: int) -> str:
         """A block of story text: the headline as ``h1``, short lines as subheads, else paragraphs."""
         if index == self.first and block[0][1] == self.headline:
-            h1 = f'<h1 {self.cls("entry-title", "headline", "title")} itemprop="headline">{esc(block[0][1])}</h1>\n'
+            tag = self.rng.choice(["h1", "h1", "h1", "h2", "div"])
+            hint = ' itemprop="headline"' if self.rng.random() < 0.3 else ""
+            h1 = f"<{tag} {self.cls('entry-title', 'headline', 'title')}{hint}>{esc(block[0][1])}</{tag}>\n"
             return h1 + (self.prose(block[1:]) if len(block) > 1 else "")
         if len(block) == 1 and not _TERMINAL.search(block[0][1]) and len(block[0][1]) < 120:
             return f"<h2>{esc(block[0][1])}</h2>\n"
@@ -285,9 +292,9 @@ def cms(page: Page) -> str:
     return (
         f'<body class="post-template-default single"><div id="page" class="site">'
         f'<header id="masthead" class="site-header">{top}</header>'
-        f'<div id="content" class="site-content"><main id="main" class="site-main">'
-        f'<article class="post type-post"><div class="entry-content" itemprop="articleBody">'
-        f"{with_ads(page, middle)}</div></article></main>"
+        f'<div id="content" class="site-content"><{page.main} id="main" class="site-main">'
+        f'<{page.article} class="post type-post"><div class="entry-content"{page.body_hint}>'
+        f"{with_ads(page, middle)}</div></{page.article}></{page.main}>"
         f'<aside id="secondary" class="widget-area" role="complementary"></aside></div>'
         f'<footer id="colophon" class="site-footer">{bottom}</footer></div></body>'
     )
@@ -297,8 +304,8 @@ def news(page: Page) -> str:
     top, middle, bottom = page.regions()
     return (
         f'<body><div id="__next"><div class="layout">{top}'
-        f'<main role="main"><article data-testid="story"><section name="articleBody">'
-        f"{with_ads(page, middle)}</section></article></main>"
+        f'<{page.main}{page.main_role}><{page.article} data-testid="story"><section name="articleBody">'
+        f"{with_ads(page, middle)}</section></{page.article}></{page.main}>"
         f"{bottom}</div></div><script>__NEXT_DATA__={{}}</script></body>"
     )
 
