@@ -1,8 +1,9 @@
-"""winnow on raw HTML pages beside trafilatura, the main-content extractor people use now.
+"""winnow on raw HTML pages beside trafilatura and jusText, the extractors people use now.
 
 Both read the same pages in one process; each one's output is scored by the set's own scorer
 (``score_docs.py pages_html``: balanced accuracy, content vs boilerplate). trafilatura returns
-only the main text, so each of its lines counts as content and everything it drops as boilerplate.
+only the main text, so each of its lines counts as content and everything it drops as boilerplate;
+jusText's paragraphs not classed boilerplate count as content.
 Pages per second count parsing and labelling (winnow) or extraction (trafilatura), not loading.
 
     pip install trafilatura lxml_html_clean    # the anchor only; winnow does not need it
@@ -45,6 +46,26 @@ def trafilatura_rows(pages: list[Path]) -> tuple[list[dict], float]:
     return rows, len(pages) / (time.perf_counter() - start)
 
 
+def justext_rows(pages: list[Path]) -> tuple[list[dict], float]:
+    import justext
+
+    stoplist = justext.get_stoplist("English")
+    data = [p.read_bytes() for p in pages]
+    start = time.perf_counter()
+    rows = []
+    for path, page in zip(pages, data, strict=True):
+        try:
+            paragraphs = justext.justext(page, stoplist)
+        except Exception:  # jusText raises on pages it cannot parse; count them as all dropped
+            paragraphs = []
+        rows += [
+            {"doc": path.name, "text": p.text, "label": "event"}
+            for p in paragraphs
+            if not p.is_boilerplate
+        ]
+    return rows, len(pages) / (time.perf_counter() - start)
+
+
 def score(scorer: Path, rows: list[dict]) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as out:
         out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -74,6 +95,8 @@ def main() -> int:
         return 0
     print(f"trafilatura: {score(scorer, rows)}; {anchor_speed:.1f} pages/s")
     print(f"winnow speed vs trafilatura: {speed / anchor_speed:.2f}x")
+    rows, justext_speed = justext_rows(pages)
+    print(f"jusText: {score(scorer, rows)}; {justext_speed:.1f} pages/s")
     return 0
 
 
