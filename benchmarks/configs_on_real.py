@@ -4,13 +4,16 @@ Prints macro-F1 on the corpus test split, the challenge set and ../shared/eval/r
 (overall and per source), plus fit time and artifact size. The real set is read for measurement
 only; nothing here trains on it.
 
-    python benchmarks/configs_on_real.py configs/*.yaml [--real ../shared/eval/real_sentences.jsonl]
+    .venv/bin/python benchmarks/configs_on_real.py configs/*.yaml [--real ../shared/eval/real_sentences.jsonl]
+
+The real set is not distributed with winnow; without it the script says so and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -27,6 +30,13 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=Path("../shared/eval/real_sentences.jsonl"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if not args.real.is_file():
+        print(
+            f"configs_on_real: {args.real} not found; this benchmark needs the real-sentence "
+            "set, which is not distributed with winnow (pass --real PATH)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     real = read_labelled_jsonl(args.real, ["event", "opinion", "boilerplate"])
     rows = []
     for path in args.configs:

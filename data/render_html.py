@@ -33,6 +33,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import pandas as pd
+from winnow.config import DataConfig
+from winnow.data.split import split_of as article_split
 from winnow.inference.html import parse_html
 
 # Round 5's pages and long columns (the lead commits them as data/documents/).
@@ -400,9 +403,11 @@ def templates_for(doc: dict, renderings: int = 2) -> list[str]:
 
 
 def split_of(doc_id: str) -> str:
-    """train, dev or test (80/10/10) by a digest of the source document: both renderings agree."""
-    share = int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest()[:8], 16) / 16**8
-    return "train" if share < 0.8 else "dev" if share < 0.9 else "test"
+    """The split the default data config gives the source document (seeded hash of its doc_id):
+    a page's HTML rows share the split of its plain-text rows, so neither leaks into the other's
+    test split."""
+    config = DataConfig()
+    return str(article_split(pd.Series([doc_id]), config.seed, config.split_ratios).iloc[0])
 
 
 def label_units(doc: dict, page_bytes: bytes, page_id: str) -> tuple[list[dict], Counter]:

@@ -140,6 +140,42 @@ def test_missing_config_file_from_the_cli(capsys: pytest.CaptureFixture[str]) ->
     )
 
 
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 reads 2e-5 as a string; the README writes defaults this way (issue 13.14).
+    config = load_config("configs/complement_nb.yaml", ["model.params.alpha=2e-5"])
+    assert config.model.params["alpha"] == 2e-5
+    path = tmp_path / "c.yaml"
+    path.write_text(Path("configs/complement_nb.yaml").read_text() + "\n")
+    search = load_config(path, ["search.params={model.alpha: [1e-5, 3e-4]}"]).search
+    assert search.params == {"model.alpha": [1e-5, 3e-4]}
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    import argparse
+
+    from winnow.cli import build_parser
+
+    def parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        found = [parser]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    found += parsers(child)
+        return found
+
+    missing = [
+        f"{p.prog} {a.dest}"
+        for p in parsers(build_parser())
+        for a in p._actions
+        if not a.help and not isinstance(a, argparse._SubParsersAction)
+    ]
+    assert missing == []
+    serve = build_parser().parse_args(["serve", "m"])
+    assert (serve.host, serve.port) == ("127.0.0.1", 8000)
+    (text,) = [p.format_help() for p in parsers(build_parser()) if p.prog == "winnow serve"]
+    assert "(default: 127.0.0.1)" in text and "(default: 8000)" in text
+
+
 def test_no_hidden_data_paths(tmp_path: Path) -> None:
     """A config used outside the repository names its own data: nothing defaults to repo files."""
     config = tmp_path / "mine.yaml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from winnow.config import DataConfig
 from winnow.data.load import load_units
@@ -161,3 +162,28 @@ def test_cli_data_errors_are_one_line_with_exit_2(
         == f"winnow: error: {path}:13: unknown label 'gossip' (valid: event, opinion, boilerplate)"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_rows_marked_isolate_false_get_no_lone_copy() -> None:
+    """A reader's comment is furniture only on its page: a row with ``isolate: false`` trains in
+    its article but gets no isolated copy, while every other row gets one with its group."""
+    from winnow.config import RunConfig
+    from winnow.fit.training import training_frame, training_groups, training_labels
+
+    train = pd.DataFrame(
+        {
+            "text": ["Troops entered the town.", "What a great read!", "Share this"],
+            "label": ["event", "boilerplate", "boilerplate"],
+            "doc_id": ["a", "a", "a"],
+            "position": pd.array([0, 1, 2], dtype="Int64"),
+            "doc_len": pd.array([3, 3, 3], dtype="Int64"),
+            "block": pd.array([0, 1, 2], dtype="Int64"),
+            "isolate": [None, False, True],
+        }
+    )
+    config = RunConfig(name="t")
+    frame = training_frame(train, config)
+    assert frame["text"].tolist()[3:] == ["Troops entered the town.", "Share this"]
+    assert frame["doc_id"].iloc[3:].isna().all()
+    assert training_labels(train, config).tolist()[3:] == ["event", "boilerplate"]
+    assert training_groups(train, config).tolist() == ["a"] * 5

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from winnow.cli import main
+from winnow.config import load_config
+from winnow.data.check import CheckReport, check_against
+from winnow.data.load import load_units
 
 
 def test_shipped_corpus_passes_and_meets_its_targets(capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,3 +104,56 @@ def test_broken_corpus_fails_with_one_line_per_problem(
     assert "appears with labels ['event', 'opinion']" in text
     assert "article 'b' declares doc_len 3 but has 1 units" in text
     assert "near duplicate across splits" in text
+
+
+# The development sets beside the repository (measurement only); a checkout without them skips.
+SHARED_EVAL = Path(
+    os.environ.get("WINNOW_SHARED_EVAL", Path(__file__).resolve().parents[2] / "shared" / "eval")
+)
+
+
+def test_units_sharing_eight_words_with_reference_text_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "units.jsonl"
+    rows = [
+        {"text": "The mayor said the bridge would reopen on the first of May.", "label": "event"},
+        {
+            "text": "Your email address will not be published. Required fields are marked *",
+            "label": "boilerplate",
+        },
+        {
+            "text": "© 2026 The Courier. All rights reserved and may not be republished.",
+            "label": "boilerplate",
+        },
+        {"text": "Nobody believes the bridge will ever be finished.", "label": "opinion"},
+    ]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    reference = tmp_path / "reference.txt"
+    reference.write_text(
+        "Yesterday THE MAYOR said: the bridge would reopen on the first of June.\n"
+        "Your email address will not be published. Required fields are marked *\n"
+        "© 2026 The Courier. All rights reserved and may not be republished.\n",
+        encoding="utf-8",
+    )
+    code = main(["data", "check", "--set", f"data.source=[{corpus}]", "--against", str(reference)])
+    out = capsys.readouterr().out
+    hits = [line for line in out.splitlines() if "shares 8 words" in line]
+    assert code == 1
+    assert hits == [
+        f"ERROR: {corpus}:1: shares 8 words with {reference}: "
+        "'the mayor said the bridge would reopen on'"
+    ]
+
+
+def test_missing_reference_file_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "check", "--against", "no/such/file.jsonl"]) == 2
+    assert "no/such/file.jsonl: no such reference file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason=f"{SHARED_EVAL} is not present")
+def test_corpus_shares_no_run_of_eight_words_with_the_development_sets() -> None:
+    config = load_config("configs/default.yaml")
+    report = CheckReport()
+    found = check_against(load_units(config.data).frame, [SHARED_EVAL], report)
+    assert found == 0, "\n".join(report.problems)

@@ -128,6 +128,10 @@ def test_resume_keeps_complete_lines_and_finishes_the_job(
     lines = full.read_bytes().splitlines(keepends=True)
     partial = tmp_path / "partial.jsonl"
     partial.write_bytes(b"".join(lines[:20]) + lines[20][:15])  # a run killed mid-line
+    # ...which had recorded its inputs and options beside its output when it started
+    (tmp_path / "partial.jsonl.run.json").write_bytes(
+        (tmp_path / "full.jsonl.run.json").read_bytes()
+    )
     assert (
         main(
             [

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +30,38 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set model.params.C=4 (repeatable)",
     )
-    p.add_argument("--output", type=Path, help="package folder (default: the config's output.dir)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        help="package folder (default: the config's output.dir); only an empty folder or a "
+        "winnow package there is replaced",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="move anything else at --output aside to OUTPUT.backup-TIME (never deleted)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="label articles or record files with a packaged model")
-    p.add_argument("model", type=Path, help="package folder, e.g. models/default")
+    p.add_argument(
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
     p.add_argument(
         "inputs",
         nargs="+",
         help="article text files, - for stdin, or .jsonl/.parquet record files (one unit a record)",
     )
-    p.add_argument("--format", choices=["jsonl", "text", "html"], default="jsonl")
+    p.add_argument(
+        "--format",
+        choices=["jsonl", "text", "html"],
+        default="jsonl",
+        help="jsonl: one JSON object a unit with offsets and scores; text: LABEL<TAB>unit; "
+        "html: one highlighted page (default: %(default)s)",
+    )
     p.add_argument(
         "--input-format",
         choices=["auto", "text", "html"],
@@ -59,27 +78,28 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         "--unit",
         choices=["sentence", "passage"],
         default="sentence",
-        help="passage merges adjacent units of one label within a paragraph",
+        help="passage merges adjacent units of one label within a paragraph (default: %(default)s)",
     )
     p.add_argument("--output", type=Path, help="write here instead of stdout")
     p.add_argument(
         "--resume",
         action="store_true",
-        help="keep the complete lines already in --output and continue after them",
+        help="keep the complete lines already in --output and continue after them; refused "
+        "unless OUTPUT.run.json shows the same inputs and options wrote them",
     )
     p.add_argument(
         "--num-proc",
         type=int,
         default=1,
         metavar="N",
-        help="processes for labelling record files (datasets.map)",
+        help="processes for labelling record files (datasets.map) (default: %(default)s)",
     )
     p.add_argument(
         "--min-confidence",
         type=float,
         default=0.0,
         metavar="P",
-        help="label units whose top score is below P as 'uncertain'",
+        help="label units whose top score is below P as 'uncertain' (default: %(default)s)",
     )
     p.add_argument(
         "--allow-pickle",
@@ -91,10 +111,28 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="score a packaged model on a labelled JSONL file")
-    p.add_argument("model", type=Path)
+    p = sub.add_parser(
+        "evaluate", help="score a packaged model on labelled units or span-labelled documents"
+    )
     p.add_argument(
-        "data", type=Path, help="JSONL with 'text' and 'label' (article columns optional)"
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
+    p.add_argument(
+        "data",
+        type=Path,
+        nargs="?",
+        help="JSONL with 'text' and 'label' (article columns optional)",
+    )
+    p.add_argument(
+        "--spans",
+        type=Path,
+        metavar="LABELS",
+        help="JSONL of file, start, end, label: spans of whole documents kept beside it",
+    )
+    p.add_argument(
+        "--content-vs-boilerplate",
+        action="store_true",
+        help="with --spans: read predicted event and opinion as 'content'",
     )
     p.add_argument(
         "--context",
@@ -104,7 +142,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "file has doc_id (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument("--allow-pickle", action="store_true", help="allow joblib (pickle) packages")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -117,25 +156,37 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a packaged model over HTTP")
-    p.add_argument("model", type=Path)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("model", type=Path, help="package folder written by `winnow train`")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="TCP port, 0 for any free one (default: %(default)s)"
+    )
     p.add_argument(
         "--max-body",
         type=int,
         default=5 * 1024 * 1024,
         metavar="BYTES",
-        help="largest accepted request body (413 above it)",
+        help="largest accepted request body, 413 above it (default: %(default)s)",
     )
-    p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow joblib (pickle) packages: only for packages you trust",
+    )
     p.set_defaults(func=cmd_serve)
 
 
 def _add_package(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("package", help="turn a packaged model into an installable wheel")
-    p.add_argument("model", type=Path)
+    p.add_argument(
+        "model", type=Path, help="package folder written by winnow train, e.g. models/default"
+    )
     p.add_argument("--wheel", action="store_true", required=True, help="build a wheel")
-    p.add_argument("--output", type=Path, default=Path("dist"), help="folder for the wheel")
+    p.add_argument(
+        "--output", type=Path, default=Path("dist"), help="folder for the wheel (default: dist)"
+    )
     p.set_defaults(func=cmd_package)
 
 
@@ -143,8 +194,29 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="corpus tools")
     data_sub = p.add_subparsers(dest="data_command", required=True)
     check = data_sub.add_parser("check", help="counts, duplicates, split leaks, bad records")
-    check.add_argument("config", nargs="?", default="configs/default.yaml")
-    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument(
+        "config",
+        nargs="?",
+        default="configs/default.yaml",
+        help="YAML run config (default: %(default)s)",
+    )
+    check.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set data.seed=3 (repeatable)",
+    )
+    check.add_argument(
+        "--against",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="reference text (JSONL with 'text', .txt, or folders of them): report corpus units "
+        "sharing 8 consecutive words with it",
+    )
     check.set_defaults(func=cmd_data_check)
 
 
@@ -172,7 +244,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .fit.run import run
 
     config = load_config(args.config, args.overrides)
-    result = run(config, output=args.output, progress=not args.quiet)
+    result = run(config, output=args.output, progress=not args.quiet, force=args.force)
     print(result.report)
     total = sum(result.metrics["timings_s"].values())
     print(f"\npackaged {result.output_dir} in {total:.1f}s")
@@ -194,33 +266,25 @@ def _is_record_file(source: str) -> bool:
     return source != "-" and Path(source).suffix in RECORD_SUFFIXES
 
 
-def _article_or_page(
-    model: Any, args: argparse.Namespace, source: str
-) -> tuple[str, list[dict[str, Any]]]:
-    """The text of one article or HTML page input and its labelled segments."""
-    from .inference.predict import (
-        article_segments,
-        is_html,
-        page_segments,
-        read_article,
-        read_page,
-        write_sidecar,
-    )
+def _page(model: Any, args: argparse.Namespace, source: str) -> tuple[str, list[dict[str, Any]]]:
+    """An HTML page input's extracted text and labelled segments; the text goes to the sidecar."""
+    from .inference.predict import page_segments, read_page, write_sidecar
 
-    if is_html(source, args.input_format):
-        text, segments = page_segments(
-            model, source, read_page(source), args.unit, args.min_confidence
-        )
-        if args.text_sidecar:
-            write_sidecar(args.text_sidecar, source, text)
-        return text, segments
-    text = read_article(source)
-    return text, article_segments(model, source, text, args.unit, args.min_confidence)
+    text, segments = page_segments(model, source, read_page(source), args.unit, args.min_confidence)
+    if args.text_sidecar:
+        write_sidecar(args.text_sidecar, source, text)
+    return text, segments
 
 
 def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterator[dict[str, Any]]:
     """Every output segment of every input in order, after the first ``skip``."""
-    from .inference.predict import load_records, record_segments
+    from .inference.predict import (
+        article_segments,
+        is_html,
+        load_records,
+        read_article,
+        record_segments,
+    )
 
     for source in args.inputs:
         if _is_record_file(source):
@@ -237,15 +301,29 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
                 progress=not args.quiet,
             )
             continue
-        _, segments = _article_or_page(model, args, source)
-        here = min(skip, len(segments))
-        skip -= here
-        yield from segments[here:]
+        if is_html(source, args.input_format):
+            segments: Iterable[dict[str, Any]] = _page(model, args, source)[1]
+        else:
+            text = read_article(source)
+            segments = article_segments(
+                model, source, text, args.unit, args.min_confidence, progress=not args.quiet
+            )
+        for segment in segments:
+            if skip:
+                skip -= 1
+            else:
+                yield segment
 
 
 def _html_page(model: Any, args: argparse.Namespace) -> str:
     from .inference.highlight import render_page
-    from .inference.predict import load_records, record_segments
+    from .inference.predict import (
+        article_segments,
+        is_html,
+        load_records,
+        read_article,
+        record_segments,
+    )
 
     documents = []
     for source in args.inputs:
@@ -265,25 +343,48 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
                 shifted.append({**seg, "start": cursor, "end": cursor + len(seg["text"])})
                 cursor += len(seg["text"]) + 1
             documents.append((source, "\n".join(text), shifted))
+        elif is_html(source, args.input_format):
+            documents.append((source, *_page(model, args, source)))
         else:
-            documents.append((source, *_article_or_page(model, args, source)))
+            text = read_article(source)
+            segments = article_segments(
+                model, source, text, args.unit, args.min_confidence, progress=not args.quiet
+            )
+            documents.append((source, text, list(segments)))
     return render_page(documents, model.labels)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
-    from .inference.predict import LineWriter, count_complete_lines, format_line
+    from .inference.predict import (
+        LineWriter,
+        check_output,
+        count_complete_lines,
+        format_line,
+        run_identity,
+        start_run,
+    )
     from .package.store import write_atomic
 
     _check_predict_args(args)
+    if args.output is not None:
+        check_output(args.output, args.inputs)
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     if args.format == "html":
         page = _html_page(model, args)
         if args.output:
             write_atomic(args.output, page.encode("utf-8"))
         else:
-            sys.stdout.write(page)
+            sys.stdout.buffer.write(page.encode("utf-8"))
         return 0
+    if args.output is not None:
+        options = {
+            "model": model.fingerprint,
+            "format": args.format,
+            "unit": args.unit,
+            "min_confidence": args.min_confidence,
+        }
+        start_run(args.output, run_identity(args.inputs, options), resume=args.resume)
     skip = count_complete_lines(args.output) if args.resume else 0
     with LineWriter(args.output, append=args.resume) as out:
         for segment in _labelled_inputs(model, args, skip):
@@ -296,9 +397,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate.metrics import evaluate_set, format_groups, format_metrics
     from .inference.classifier import load_model
 
+    if (args.data is None) == (args.spans is None):
+        raise WinnowError("evaluate: give either a labelled JSONL file or --spans LABELS")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
+    if args.spans is not None:
+        return _evaluate_spans(model, args)
     frame = read_labelled_jsonl(args.data, model.labels)
-    metrics, _ = evaluate_set(model.proba_frame, frame, model.labels, context=args.context)
+    proba_of = functools.partial(model.proba_frame, progress=not args.quiet)
+    metrics, _ = evaluate_set(proba_of, frame, model.labels, context=args.context)
     if args.json:
         print(json.dumps(metrics))
         return 0
@@ -306,6 +412,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for key, groups_metrics in metrics.items():
         if key.startswith("by_"):
             print(f"\n{format_groups(groups_metrics, key[3:])}")
+    return 0
+
+
+def _evaluate_spans(model: Any, args: argparse.Namespace) -> int:
+    """Label each document the spans name, as ``winnow predict`` does, and score the spans."""
+    from .evaluate.spans import format_span_metrics, read_spans, score_spans
+    from .inference.predict import read_article
+
+    spans, documents = read_spans(args.spans)
+    units = {
+        name: model.label_article(read_article(str(path)), doc=name)
+        for name, path in documents.items()
+    }
+    metrics = score_spans(spans, units, args.content_vs_boilerplate)
+    print(json.dumps(metrics) if args.json else format_span_metrics(metrics, str(args.spans)))
     return 0
 
 
@@ -323,6 +444,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .inference.classifier import load_model
     from .serve import make_server
 
+    if args.max_body < 1:
+        raise WinnowError(f"--max-body must be at least 1 byte, got {args.max_body}")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     server = make_server(model, args.host, args.port, args.max_body)
     print(
@@ -346,7 +469,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     from .data.check import check_corpus
 
     config = load_config(args.config, args.overrides)
-    report = check_corpus(config)
+    report = check_corpus(config, args.against)
     print(report.render())
     return 0 if report.ok else 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -102,6 +103,17 @@ class EvaluationConfig:
 
 
 @dataclass
+class ArticleConfig:
+    """The article pass: decode each article's units as a sequence (``none``: each unit on its own).
+
+    ``strength`` is the exponent on the learned label transitions: 0 ignores them.
+    """
+
+    decoder: Literal["none", "forward_backward"] = "none"
+    strength: float = 1.0
+
+
+@dataclass
 class OutputConfig:
     """Where and in which format the packaged model is written."""
 
@@ -123,6 +135,7 @@ class RunConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    article: ArticleConfig = field(default_factory=ArticleConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +155,25 @@ def suggest(key: str, valid: Sequence[str]) -> str:
 
 def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+# What a package may be called and its labels: they reach file names, generated code and wheel
+# metadata, so they can carry no quotes, line breaks or paths (checked again by package.store).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+-]{0,31}")
+LABEL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """Safe YAML loading with YAML 1.2 floats: ``2e-5`` is a number, as the README writes
+    defaults, not the string YAML 1.1 makes of an exponent without a dot."""
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def coerce(value: Any, hint: Any, key: str) -> Any:
@@ -237,7 +269,7 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. model.params.C=4")
     dotted, text = assignment.split("=", 1)
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=ConfigLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {dotted}: value {text!r} is not valid YAML ({exc})") from None
     parts = dotted.strip().split(".")
@@ -270,7 +302,7 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=ConfigLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -315,6 +347,16 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: data.split_ratios needs train > 0 and test > 0, got {ratios}")
     if any(v < 0 for v in ratios.values()) or abs(sum(ratios.values()) - 1.0) > 1e-6:
         raise ConfigError(f"{path}: data.split_ratios must be >= 0 and sum to 1, got {ratios}")
+    for key, value, pattern in (
+        ("name", config.name, NAME_PATTERN),
+        ("version", config.version, VERSION_PATTERN),
+        *(("data.labels", label, LABEL_PATTERN) for label in config.data.labels),
+    ):
+        if not pattern.fullmatch(str(value)):
+            raise ConfigError(
+                f"{path}: {key}: {value!r} is not allowed (expected {pattern.pattern}); "
+                "it names the package and reaches its wheel"
+            )
     if len(set(config.data.labels)) < 2:
         raise ConfigError(f"{path}: data.labels needs at least two distinct labels")
     if config.data.max_chars < 1:
@@ -329,6 +371,8 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: evaluation.cv_folds must be 0 (off) or >= 2")
     if not 0.0 <= config.evaluation.min_confidence <= 1.0:
         raise ConfigError(f"{path}: evaluation.min_confidence must be within [0, 1]")
+    if config.article.strength < 0:
+        raise ConfigError(f"{path}: article.strength must be >= 0")
     try:
         check_training(config)
         check_search(config)
@@ -347,6 +391,11 @@ def check_training(config: RunConfig) -> None:
         raise ConfigError("training.shuffle_buffer must be >= 0 (0: no shuffling)")
     if not training.streaming:
         return
+    if config.article.decoder != "none":
+        raise ConfigError(
+            "article.decoder: the article pass counts label transitions over the training set "
+            "in memory; set it to none with training.streaming: true"
+        )
     if config.evaluation.cv_folds:
         raise ConfigError(
             "evaluation.cv_folds: cross-validation needs the training set in memory; "

@@ -17,3 +17,7 @@ class DataError(WinnowError):
 
 class PackageError(WinnowError):
     """A packaged model is missing, tampered with or from an incompatible version."""
+
+
+class ServeError(WinnowError):
+    """The server cannot start: its address is in use, unknown or not allowed."""

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..config import RunConfig
+from ..errors import DataError
 from .load import load_units
 from .split import SPLITS
 
 NEAR_DUPLICATE_COSINE = 0.9
 NEAR_DUPLICATE_MIN_WORDS = 6
+# Consecutive words a corpus unit may share with reference text before it counts as copied.
+SHARED_WORDS = 8
+# Formulaic page furniture that any site may print word for word: not a copy when shared.
+ALLOWED_FURNITURE = (
+    re.compile(r"^(?:©|\(c\)|copyright)\b.*$", re.IGNORECASE),
+    re.compile(r"\ball rights reserved\b.*$", re.IGNORECASE),
+    re.compile(
+        r"\bmay not be (?:published|reproduced|copied)(?:[\s,]+(?:or\s+)?"
+        r"(?:published|broadcast|rewritten|redistributed|reproduced|copied))*\b",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\byour email address will not be published\b", re.IGNORECASE),
+    re.compile(r"\brequired fields are marked\b", re.IGNORECASE),
+    re.compile(r"\bby signing up,? you agree to (?:our|the) terms\b", re.IGNORECASE),
+    re.compile(r"\bcookies help us deliver our services\b", re.IGNORECASE),
+    re.compile(r"\bby using (?:our services|this site|them),? you agree\b", re.IGNORECASE),
+)
 
 
 def normalize(text: str) -> str:
@@ -78,7 +99,8 @@ def check_duplicates(frame: pd.DataFrame, report: CheckReport) -> None:
     Repeated page furniture ("Advertisement", "Share") is what real sites do, so it is only counted.
     """
     keys = frame["text"].map(normalize)
-    repeated = frame[keys.duplicated(keep=False)].assign(key=keys)
+    # Select after assigning: assigning to an empty selection (no duplicates) would realign rows.
+    repeated = frame.assign(key=keys)[keys.duplicated(keep=False).to_numpy()]
     furniture = 0
     for _, rows in repeated.groupby("key", sort=False):
         labels = set(rows["label"])
@@ -137,8 +159,84 @@ def check_near_duplicates(frame: pd.DataFrame, report: CheckReport) -> None:
         )
 
 
-def check_corpus(config: RunConfig) -> CheckReport:
-    """Load the config's corpus, keeping bad rows so that each is reported, and check it."""
+def _words(text: str) -> list[str]:
+    """Lower-cased words with punctuation stripped: what shared runs of words are counted in."""
+    return re.sub(r"[\W_]+", " ", text.lower()).split()
+
+
+def _shingles(words: Sequence[str], size: int) -> list[tuple[str, ...]]:
+    """Every run of ``size`` consecutive words, in reading order."""
+    return [tuple(words[i : i + size]) for i in range(len(words) - size + 1)]
+
+
+def reference_texts(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
+    """``(where, text)`` of every reference: JSON lines with a ``text`` field, or .txt files.
+
+    A folder stands for the .txt and .jsonl files under it.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in (".txt", ".jsonl"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DataError(f"{path}: no such reference file")
+    for file in files:
+        try:
+            content = file.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise DataError(f"{file}: cannot read ({exc.strerror})") from None
+        if file.suffix != ".jsonl":
+            yield str(file), content
+            continue
+        for number, line in enumerate(content.splitlines(), 1):
+            try:
+                record = json.loads(line) if line.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{file}:{number}: invalid JSON ({exc.msg})") from None
+            if isinstance(record, dict) and isinstance(record.get("text"), str):
+                yield f"{file}:{number}", record["text"]
+
+
+def without_furniture(text: str) -> str:
+    """The text with formulaic page furniture (copyright and reuse lines) cut out."""
+    for pattern in ALLOWED_FURNITURE:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def check_against(
+    frame: pd.DataFrame, references: Sequence[Path], report: CheckReport, size: int = SHARED_WORDS
+) -> int:
+    """Report every corpus unit that shares ``size`` consecutive words with reference text.
+
+    Corpus text must be our own: a unit that echoes a development or test set would flatter every
+    score measured on it. Returns how many units were found.
+    """
+    seen: dict[tuple[str, ...], str] = {}
+    for where, text in reference_texts(references):
+        for shingle in _shingles(_words(without_furniture(text)), size):
+            seen.setdefault(shingle, where)
+    found = 0
+    for _, row in frame.iterrows():
+        for shingle in _shingles(_words(without_furniture(str(row["text"]))), size):
+            if shingle in seen:
+                found += 1
+                report.problems.append(
+                    f"{_where(row)}: shares {size} words with {seen[shingle]}: "
+                    f"'{' '.join(shingle)}'"
+                )
+                break
+    report.counts["reference overlap"] = Counter({"units sharing words": found})
+    return found
+
+
+def check_corpus(config: RunConfig, against: Sequence[Path] = ()) -> CheckReport:
+    """Load the config's corpus, keeping bad rows so that each is reported, and check it.
+
+    With ``against``, also report units that share runs of words with that reference text.
+    """
     data_config = config.data
     labels = set(data_config.labels)
     skip = type(data_config)(**{**data_config.__dict__, "on_error": "skip"})
@@ -175,4 +273,6 @@ def check_corpus(config: RunConfig) -> CheckReport:
     check_articles(frame, report)
     check_duplicates(frame, report)
     check_near_duplicates(frame, report)
+    if against:
+        check_against(frame, against, report)
     return report

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 datasets.disable_progress_bars()
 datasets.logging.set_verbosity_error()
 
-ARTICLE_COLUMNS = ("doc_id", "position", "doc_len")
+ARTICLE_COLUMNS = ("doc_id", "position", "doc_len", "block")
 # The datasets builder that reads each file format.
 LOADERS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 
@@ -148,6 +148,7 @@ def standard_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> pd.
             frame[column] = None
     frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
     frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
+    frame["block"] = pd.to_numeric(frame["block"], errors="coerce").astype("Int64")
     frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
     return with_dom_columns(frame)
 

@@ -3,7 +3,7 @@
 Importing this package registers every featurizer.
 """
 
-from . import context, cues, dom, text
+from . import blocks, context, cues, dom, text
 from .base import FRAME_COLUMNS
 
-__all__ = ["FRAME_COLUMNS", "context", "cues", "dom", "text"]
+__all__ = ["FRAME_COLUMNS", "blocks", "context", "cues", "dom", "text"]

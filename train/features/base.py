@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-# Columns every input frame carries; units without an article have missing doc_id/position/doc_len.
-ARTICLE_FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len"]
+# Columns every input frame carries; units without an article have missing doc_id/position/doc_len,
+# and units whose line or paragraph is unknown (lone sentences, rows written without one) a missing block.
+ARTICLE_FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len", "block"]
 # Where an HTML unit sits in its page's DOM (winnow.inference.html); missing for plain text.
 DOM_TEXT_COLUMNS = ["dom_tags", "dom_attrs"]
 DOM_NUMBER_COLUMNS = [
@@ -62,8 +63,18 @@ def isolated(frame: pd.DataFrame) -> pd.DataFrame:
     alone["doc_id"] = None
     alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     for column in DOM_TEXT_COLUMNS:
         alone[column] = None
     for column in DOM_NUMBER_COLUMNS:
         alone[column] = np.nan
     return alone
+
+
+def copy_mask(frame: pd.DataFrame) -> np.ndarray:
+    """The rows that also train as lone units (isolated copies): all but those whose ``isolate``
+    column is false, furniture whose label only its page can tell, like a reader's comment."""
+    if "isolate" not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    explicit_false = frame["isolate"].map(lambda v: not pd.isna(v) and not bool(v))
+    return ~explicit_false.to_numpy(dtype=bool)

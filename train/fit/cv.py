@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,20 @@ def _fit_and_score_fold(
     )
 
 
-def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[str, Any]:
-    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article."""
+def quiet(detail: str) -> None:
+    """A progress ``note`` that says nothing."""
+
+
+def cross_validate(
+    config: RunConfig,
+    train: pd.DataFrame,
+    folds: int,
+    note: Callable[[str], None] = quiet,
+) -> dict[str, Any]:
+    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article.
+
+    ``note`` hears of each finished fold.
+    """
     groups = article_groups(train)
     if len(set(groups)) < folds:
         raise DataError(
@@ -39,7 +52,11 @@ def cross_validate(config: RunConfig, train: pd.DataFrame, folds: int) -> dict[s
         )
     splits = GroupKFold(n_splits=folds).split(np.zeros(len(train)), groups=groups)
     jobs = (delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits)
-    results = Parallel(n_jobs=min(folds, os.cpu_count() or 1))(jobs)
+    results = []
+    note(f"cross-validation 0/{folds} folds")
+    for result in Parallel(n_jobs=min(folds, os.cpu_count() or 1), return_as="generator")(jobs):
+        results.append(result)
+        note(f"cross-validation {len(results)}/{folds} folds")
     values: dict[str, list[float]] = {}
     for r in results:
         for key in ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece"):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +31,15 @@ from ..evaluate.metrics import (
 )
 from ..evaluate.report import most_confident_errors, render_report
 from ..features.base import FRAME_COLUMNS
+from ..inference.decode import ArticleDecoder
 from ..package.card import model_card
-from ..package.store import Manifest, save_package
-from .cv import cross_validate
+from ..package.store import Manifest, check_identity, prepare_output, save_package
+from .cv import cross_validate, quiet
 from .pipeline import build_pipeline, resolve_params
 from .search import joblib_backend
 from .training import training_for
+
+logger = logging.getLogger(__name__)
 
 STAGES = ("load data", "split", "fit", "evaluate", "package")
 
@@ -56,6 +60,10 @@ class StageTimer:
         self.bar.update(1)
         tqdm.write(f"[winnow] {name}: {self.times[name]:.1f}s", file=sys.stderr)
 
+    def note(self, detail: str) -> None:
+        """Say what the current stage is doing now (e.g. which fold), on the same bar."""
+        self.bar.set_postfix_str(detail)
+
     def close(self) -> None:
         self.bar.close()
 
@@ -67,6 +75,26 @@ class RunResult:
     output_dir: Path
     metrics: dict[str, Any]
     report: str
+
+
+def fit_article_pass(
+    train: pd.DataFrame, config: RunConfig, labels: list[str]
+) -> ArticleDecoder | None:
+    """The article decoder the config asks for, counted from the training articles, or None."""
+    if config.article.decoder == "none":
+        return None
+    articles = train[train["doc_id"].notna()].sort_values(["doc_id", "position"], kind="stable")
+    sequences = articles.groupby("doc_id", sort=False)["label"].agg(list)
+    return ArticleDecoder(strength=config.article.strength).fit(sequences, labels)
+
+
+def shipped_proba(
+    pipeline: Any, decoder: ArticleDecoder | None
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Scores as the package gives them: the pipeline's, then the article pass where there is one."""
+    if decoder is None:
+        return pipeline.predict_proba
+    return lambda units: decoder.decode_frame(units, pipeline.predict_proba(units))
 
 
 def _prediction_rows(
@@ -94,14 +122,20 @@ def evaluate_fitted(
     test: pd.DataFrame,
     extra: dict[str, pd.DataFrame],
     dev: pd.DataFrame | None = None,
+    note: Callable[[str], None] = quiet,
+    decoder: ArticleDecoder | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, list[str]]:
     """Every metric of a fitted pipeline, the test probabilities and the prediction records.
 
     The dev split, held out from training like the test split, is scored too where it has units.
+    ``note`` hears which set is being scored. With an article ``decoder`` every set is scored as
+    the package ships: units of an article decoded as a sequence, lone units as they are.
     """
     labels = [str(c) for c in pipeline.classes_]
     n_boot = config.evaluation.bootstrap
-    test_proba = pipeline.predict_proba(test[FRAME_COLUMNS])
+    proba_of = shipped_proba(pipeline, decoder)
+    note(f"test split ({len(test):,} units, {n_boot} bootstrap samples)")
+    test_proba = proba_of(test[FRAME_COLUMNS])
     metrics: dict[str, Any] = {
         "test": score(
             test["label"], test_proba, labels, groups=test["doc_id"].tolist(), n_bootstrap=n_boot
@@ -113,10 +147,12 @@ def evaluate_fitted(
             metrics["test"][f"by_{column}"] = score_groups(test, test_proba, labels, column)
     predictions = _prediction_rows("test", test, test_proba, labels)
     if dev is not None and len(dev):
-        metrics["dev"], _ = evaluate_set(pipeline.predict_proba, dev, labels, n_bootstrap=n_boot)
+        note(f"dev split ({len(dev):,} units)")
+        metrics["dev"], _ = evaluate_set(proba_of, dev, labels, n_bootstrap=n_boot)
     for path, frame in extra.items():
+        note(f"{path} ({len(frame):,} units)")
         metrics["extra_sets"][path], proba = evaluate_set(
-            pipeline.predict_proba, frame, labels, n_bootstrap=n_boot
+            proba_of, frame, labels, n_bootstrap=n_boot
         )
         predictions += _prediction_rows(path, frame, proba, labels)
     threshold = config.evaluation.min_confidence
@@ -162,11 +198,20 @@ def format_report(metrics: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def run(config: RunConfig, output: Path | None = None, progress: bool = True) -> RunResult:
-    """Train, evaluate and package one config; returns where the package went and its metrics."""
+def run(
+    config: RunConfig, output: Path | None = None, progress: bool = True, force: bool = False
+) -> RunResult:
+    """Train, evaluate and package one config; returns where the package went and its metrics.
+
+    The output must be missing, an empty folder or a package; ``force`` moves anything else aside.
+    """
     resolve_params(config)
     pipeline = build_pipeline(config)
     out_dir = Path(output) if output else config.output_dir
+    check_identity({"name": config.name, "version": config.version}, "config")
+    backup = prepare_output(out_dir, force=force)
+    if backup is not None:
+        logger.warning("moved the previous contents of %s to %s", out_dir, backup)
     timer = StageTimer(progress)
     training = training_for(config)
     try:
@@ -188,11 +233,16 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
         with timer.stage("fit"), joblib_backend(config.parallel):
             pipeline = training.fit(pipeline, train, progress)
+            decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
         with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(pipeline, config, test, extra, dev)
+            metrics, test_proba, predictions = evaluate_fitted(
+                pipeline, config, test, extra, dev, timer.note, decoder
+            )
             metrics.update(training.metrics(train))
             if config.evaluation.cv_folds:
-                metrics["cv"] = cross_validate(config, train, config.evaluation.cv_folds)
+                metrics["cv"] = cross_validate(
+                    config, train, config.evaluation.cv_folds, timer.note
+                )
         with timer.stage("package"):
             manifest = Manifest(
                 name=config.name,
@@ -201,8 +251,10 @@ def run(config: RunConfig, output: Path | None = None, progress: bool = True) ->
                 config=config.to_dict(),
                 data={"files": fingerprint(data.files), "skipped": len(data.skipped)},
                 metrics=headline_metrics(metrics),
-                timings_s=timer.times,
-                extra=training.manifest(),
+                extra={
+                    **training.manifest(),
+                    **({"article_pass": decoder.to_dict()} if decoder else {}),
+                },
             )
             documents = {
                 "metrics.json": json.dumps(metrics, indent=2),

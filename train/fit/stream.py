@@ -32,7 +32,7 @@ from ..config import DataConfig, RunConfig, check_training
 from ..data.load import LOADERS, LoadedData, resolve_files, standard_columns, unit_problem
 from ..data.split import assign_splits
 from ..errors import ConfigError, DataError
-from ..features.base import FRAME_COLUMNS, isolated
+from ..features.base import FRAME_COLUMNS, copy_mask, isolated
 from ..registry import featurizers, models
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def check_streamable(config: RunConfig) -> None:
         if not featurizers.entry(feature.name, f"features.{i}").streamable:
             why = (
                 "reads the neighbouring units of its article, which a shuffled stream separates"
-                if feature.name.startswith("context.")
+                if feature.name.startswith(("context.", "blocks."))
                 else "needs the whole corpus"
             )
             raise ConfigError(
@@ -223,8 +223,9 @@ class CorpusStream:
             for frame in self.batches(rows, epoch):
                 units, labels = frame[FRAME_COLUMNS], frame["label"]
                 if training.isolated_copies:
-                    units = pd.concat([units, isolated(units)], ignore_index=True)
-                    labels = pd.concat([labels, labels], ignore_index=True)
+                    copied = copy_mask(frame)
+                    units = pd.concat([units, isolated(units[copied])], ignore_index=True)
+                    labels = pd.concat([labels, labels[copied]], ignore_index=True)
                 if not fitted:
                     features.fit(units, labels)
                     fitted = True

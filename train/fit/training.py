@@ -14,17 +14,18 @@ from ..config import RunConfig
 from ..data.load import LoadedData, load_units
 from ..data.split import article_groups
 from ..errors import DataError
-from ..features.base import FRAME_COLUMNS, isolated
+from ..features.base import FRAME_COLUMNS, copy_mask, isolated
 from .pipeline import group_fit_params
 from .search import SearchResult, search_pipeline
 from .stream import CorpusStream
 
 
 def training_frame(train: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """The units the pipeline fits on; with ``isolated_copies`` each also appears without its article."""
+    """The units the pipeline fits on; with ``isolated_copies`` each (but those marked
+    ``isolate: false``) also appears without its article."""
     frame = train[FRAME_COLUMNS]
     if config.training.isolated_copies:
-        frame = pd.concat([frame, isolated(frame)], ignore_index=True)
+        frame = pd.concat([frame, isolated(frame[copy_mask(train)])], ignore_index=True)
     return frame
 
 
@@ -32,7 +33,7 @@ def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
     """The labels matching ``training_frame``."""
     labels = train["label"]
     if config.training.isolated_copies:
-        labels = pd.concat([labels, labels], ignore_index=True)
+        labels = pd.concat([labels, labels[copy_mask(train)]], ignore_index=True)
     return labels
 
 
@@ -40,7 +41,7 @@ def training_groups(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
     """The article of each row of ``training_frame``: an isolated copy keeps its original's."""
     groups = article_groups(train)
     if config.training.isolated_copies:
-        groups = np.concatenate([groups, groups])
+        groups = np.concatenate([groups, groups[copy_mask(train)]])
     return groups
 
 

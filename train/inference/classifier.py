@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from ..features.base import with_dom_columns
-from ..package.store import load_artifact, verify_package
-from ..registry import trusted_types
-from .segment import split_units
+from ..package.store import load_artifact, read_package, string_patterns
+from ..registry import featurizers, models, trusted_types
+from .decode import ArticleDecoder
+from .segment import Segment, iter_units
 
 # The only types outside skops' defaults that a package may contain: what the registered
 # featurizers and models declare (our featurizers, scikit-learn's private calibration helpers).
 TRUSTED_TYPES = trusted_types()
+
+
+def registered_patterns() -> set[str]:
+    """Every regular expression the registered builders make: all a loaded package may carry."""
+    found: set[str] = set()
+    for registry in (featurizers, models):
+        for entry in registry.entries():
+            found |= {p for _, p in string_patterns(registry.build(entry.name, {}, entry.name))}
+    return found
+
+
+ALLOWED_PATTERNS = registered_patterns()
 
 BATCH_SIZE = 4096
 UNCERTAIN = "uncertain"
@@ -25,8 +40,13 @@ UNCERTAIN = "uncertain"
 def units_frame(
     texts: Sequence[str],
     doc_id: str | None = None,
+    first: int = 0,
+    doc_len: int | None = None,
+    blocks: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order."""
+    """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order,
+    or the units ``first`` onwards of an article of ``doc_len`` units, and ``blocks`` gives each
+    unit's block (its line or paragraph) where it is known."""
     n = len(texts)
     frame = pd.DataFrame({"text": list(texts)})
     if doc_id is None:
@@ -35,9 +55,22 @@ def units_frame(
         frame["doc_len"] = pd.array([pd.NA] * n, dtype="Int64")
     else:
         frame["doc_id"] = doc_id
-        frame["position"] = pd.array(range(n), dtype="Int64")
-        frame["doc_len"] = pd.array([n] * n, dtype="Int64")
+        frame["position"] = pd.array(range(first, first + n), dtype="Int64")
+        frame["doc_len"] = pd.array([n if doc_len is None else doc_len] * n, dtype="Int64")
+    known = doc_id is not None and blocks is not None
+    frame["block"] = pd.array(list(blocks) if known else [pd.NA] * n, dtype="Int64")
     return with_dom_columns(frame)
+
+
+def _as_texts(texts: Iterable[str]) -> list[str]:
+    """``texts`` as a list of strings; a lone string is a mistake that would label each character."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("expected a list of texts, got a single string: pass [text]")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text {i} is {type(text).__name__}, not str")
+    return texts
 
 
 def neighbour_window(estimator: Any) -> int:
@@ -109,30 +142,47 @@ class Classifier:
         self.context_margin: int = neighbour_window(pipeline)
         # Longest unit scored as a whole: longer units are cut (articles) or truncated (lone texts).
         self.max_chars: int = int(manifest.get("config", {}).get("data", {}).get("max_chars", 5000))
+        # The article pass, where the package has one: units with a doc_id are decoded as a sequence.
+        article_pass = manifest.get("article_pass")
+        self.decoder: ArticleDecoder | None = (
+            ArticleDecoder.from_dict(article_pass, self.labels) if article_pass else None
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """The sha256 of the model's artifact: which model labelled an output."""
+        files = self.manifest.get("files", {})
+        return str(files.get(self.manifest.get("artifact"), ""))
 
     def __repr__(self) -> str:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
 
-    def proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
+    def proba_frame(self, frame: pd.DataFrame, progress: bool = False) -> np.ndarray:
         """Class probabilities for a frame of units, scored in batches of whole articles.
 
         Rows may come in any order: they are grouped by article and ordered by position, so
         features drawn from neighbouring units see the same neighbours as in one pass. An article
         longer than ``BATCH_SIZE`` is scored in windows with ``context_margin`` neighbours on each
-        side, the widest neighbourhood any fitted featurizer reads.
+        side, the widest neighbourhood any fitted featurizer reads. Where the package has an article
+        pass, the units of each article get their posteriors from it; lone units keep their scores.
+        ``progress`` shows a bar on stderr once scoring takes more than a second.
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
-        for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
-            proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
-        return proba
+        if n == 0:
+            return proba
+        with tqdm(total=n, unit="unit", disable=not progress, file=sys.stderr, delay=1.0) as bar:
+            for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
+                proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
+                bar.update(int(own.sum()))
+        return self.decoder.decode_frame(frame, proba) if self.decoder else proba
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities of ``labels`` for each text, each read as a unit on its own.
 
         A text longer than ``max_chars`` is scored on its first ``max_chars`` characters.
         """
-        return self.proba_frame(units_frame([t[: self.max_chars] for t in texts]))
+        return self.proba_frame(units_frame([t[: self.max_chars] for t in _as_texts(texts)]))
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         """The most likely label of each text, each read as a unit on its own."""
@@ -160,12 +210,78 @@ class Classifier:
 
         A unit whose top score is below ``min_confidence`` is labelled ``"uncertain"``.
         """
-        segments = split_units(text, max_chars=self.max_chars)
-        proba = self.proba_frame(units_frame([s.text for s in segments], doc_id=doc))
-        return [
-            self._unit(s.start, s.end, s.text, p, min_confidence)
-            for s, p in zip(segments, proba, strict=True)
-        ]
+        return list(self.iter_label_article(text, doc, min_confidence))
+
+    def count_units(self, text: str) -> int:
+        """How many units ``label_article`` cuts ``text`` into."""
+        return sum(1 for _ in iter_units(text, max_chars=self.max_chars))
+
+    def iter_label_article(
+        self, text: str, doc: str = "article", min_confidence: float = 0.0, total: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """``label_article`` one unit at a time, memory bounded by the batch however long the
+        article (``total``, its unit count, saves one pass).
+
+        Without an article pass each unit comes out as soon as its batch is scored. With one, the
+        sequence needs the whole article: the scores (a few numbers a unit) are kept, decoded,
+        and the units are cut again to come out with their posteriors.
+        """
+        total = self.count_units(text) if total is None else total
+        if self.decoder is None:
+            for segments, proba in self._scored_windows(text, doc, total):
+                for s, p in zip(segments, proba, strict=True):
+                    yield self._unit(s.start, s.end, s.text, p, min_confidence)
+            return
+        scores = np.zeros((total, len(self.labels)))
+        done = 0
+        for segments, proba in self._scored_windows(text, doc, total):
+            scores[done : done + len(segments)] = proba
+            done += len(segments)
+        posteriors = self.decoder.posteriors(scores[:done])
+        for s, p in zip(iter_units(text, max_chars=self.max_chars), posteriors, strict=True):
+            yield self._unit(s.start, s.end, s.text, p, min_confidence)
+
+    def _scored_windows(
+        self, text: str, doc: str, total: int
+    ) -> Iterator[tuple[list[Segment], np.ndarray]]:
+        """The article's units in windows of ``BATCH_SIZE``, each with the pipeline's scores.
+
+        Each window is scored with ``context_margin`` neighbours either side, as ``proba_frame``
+        scores a long article, so the scores are the same as in one pass.
+        """
+        margin = self.context_margin
+        window: list[
+            Segment
+        ] = []  # units from ``base`` on: the margin already answered for, then more
+        base = answered = 0
+        units = iter_units(text, max_chars=self.max_chars)
+        exhausted = False
+        while not exhausted or answered < base + len(window):
+            while not exhausted and base + len(window) < answered + BATCH_SIZE + margin:
+                unit = next(units, None)
+                if unit is None:
+                    exhausted = True
+                else:
+                    window.append(unit)
+            if answered >= base + len(window):
+                break
+            own_end = min(answered + BATCH_SIZE, base + len(window))
+            low = max(base, answered - margin)
+            high = min(base + len(window), own_end + margin)
+            rows = window[low - base : high - base]
+            frame = units_frame(
+                [s.text for s in rows],
+                doc_id=doc,
+                first=low,
+                doc_len=total,
+                blocks=[s.block for s in rows],
+            )
+            proba = self.pipeline.predict_proba(frame)
+            yield rows[answered - low : own_end - low], proba[answered - low : own_end - low]
+            answered = own_end
+            keep_from = max(base, answered - margin)
+            del window[: keep_from - base]
+            base = keep_from
 
     def label_html(
         self, data: bytes | str, doc: str = "page", min_confidence: float = 0.0
@@ -178,10 +294,16 @@ class Classifier:
         from .html import parse_html
 
         page = parse_html(data, source=doc, max_chars=self.max_chars)
-        frame = units_frame([u.text for u in page.units], doc_id=doc)
+        if not page.units:
+            return page.text, []
+        frame = units_frame(
+            [u.text for u in page.units], doc_id=doc, blocks=[u.block for u in page.units]
+        )
         for column, values in pd.DataFrame([u.dom_columns() for u in page.units]).items():
             frame[column] = values.to_numpy()
-        proba = self.proba_frame(with_dom_columns(frame)) if len(frame) else []
+        proba = self.proba_frame(with_dom_columns(frame))
+        if self.decoder is not None:
+            proba = self.decoder.posteriors(proba)
         return page.text, [
             {
                 **self._unit(u.start, u.end, u.text, p, min_confidence),
@@ -202,8 +324,8 @@ class Classifier:
 
 
 def load_model(path: str | Path, allow_pickle: bool = False) -> Classifier:
-    """Verify every file's sha256, then load the pipeline with skops' trusted-type check."""
-    path = Path(path)
-    manifest = verify_package(path)
-    pipeline = load_artifact(path, manifest, TRUSTED_TYPES, allow_pickle=allow_pickle)
-    return Classifier(pipeline, manifest)
+    """Read and verify every file once, then load the pipeline from those bytes with skops'
+    trusted-type check, the unzipped-size bound and the regular-expression check."""
+    package = read_package(path)
+    pipeline = load_artifact(package, TRUSTED_TYPES, ALLOWED_PATTERNS, allow_pickle=allow_pickle)
+    return Classifier(pipeline, package.manifest)

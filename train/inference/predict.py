@@ -7,10 +7,13 @@ interrupted run keeps a valid prefix and ``resume`` carries on after it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -20,62 +23,89 @@ from tqdm.auto import tqdm
 
 from ..data.load import diagnose_json_lines
 from ..errors import WinnowError
+from ..package.store import write_atomic
 from .classifier import Classifier
 
+logger = logging.getLogger(__name__)
+
 RECORD_SUFFIXES = {".jsonl": "json", ".parquet": "parquet"}
+# Bytes of each input hashed to tell a resumed run's inputs from others.
+RUN_HEAD_BYTES = 64 * 1024
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Records per map() call and per process: each call starts its worker processes anew, so a
 # chunk must be large enough to repay that start-up.
 CHUNK_SIZE = 20_000
+# In one process there is no start-up to repay: small chunks keep output and progress flowing.
+SINGLE_PROCESS_CHUNK = 2_000
 
 
-def merge_passages(text: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Merge adjacent units of one label within a paragraph (no line break between them).
+LINE_BREAKS = ("\n", "\r")
+
+
+def iter_passages(text: str, segments: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Merge adjacent units of one label within a paragraph (no line break between them), one
+    passage at a time.
 
     A passage keeps exact offsets into ``text``, the mean of its units' scores and their count.
     """
-    passages: list[dict[str, Any]] = []
     group: list[dict[str, Any]] = []
 
-    def close() -> None:
-        if not group:
-            return
+    def close() -> dict[str, Any]:
         start, end = group[0]["start"], group[-1]["end"]
         names = group[0]["scores"]
-        passages.append(
-            {
-                "start": start,
-                "end": end,
-                "text": text[start:end],
-                "label": group[0]["label"],
-                "scores": {
-                    k: round(float(np.mean([g["scores"][k] for g in group])), 4) for k in names
-                },
-                "units": len(group),
-            }
-        )
-        group.clear()
+        return {
+            "start": start,
+            "end": end,
+            "text": text[start:end],
+            "label": group[0]["label"],
+            "scores": {k: round(float(np.mean([g["scores"][k] for g in group])), 4) for k in names},
+            "units": len(group),
+        }
 
     for segment in segments:
+        gap = text[group[-1]["end"] : segment["start"]] if group else ""
         joined = (
             group
             and group[-1]["label"] == segment["label"]
-            and "\n" not in text[group[-1]["end"] : segment["start"]]
+            and not any(c in gap for c in LINE_BREAKS)
         )
-        if not joined:
-            close()
+        if group and not joined:
+            yield close()
+            group = []
         group.append(segment)
-    close()
-    return passages
+    if group:
+        yield close()
+
+
+def merge_passages(text: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every passage of ``segments`` (see ``iter_passages``)."""
+    return list(iter_passages(text, segments))
 
 
 def article_segments(
-    model: Classifier, doc: str, text: str, unit: str = "sentence", min_confidence: float = 0.0
-) -> list[dict[str, Any]]:
-    """The labelled units (or passages) of one article, each with its ``doc``."""
-    segments = model.label_article(text, doc=doc, min_confidence=min_confidence)
-    if unit == "passage":
-        segments = merge_passages(text, segments)
-    return [{"doc": doc, **s} for s in segments]
+    model: Classifier,
+    doc: str,
+    text: str,
+    unit: str = "sentence",
+    min_confidence: float = 0.0,
+    progress: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """The labelled units (or passages) of one article, each with its ``doc``, yielded as each
+    batch is scored so that a long article streams out in bounded memory."""
+    total = model.count_units(text)
+    bar = tqdm(total=total, unit="unit", disable=not progress, file=sys.stderr, desc=doc, delay=1.0)
+
+    def labelled() -> Iterator[dict[str, Any]]:
+        for segment in model.iter_label_article(text, doc, min_confidence, total=total):
+            bar.update(1)
+            yield segment
+
+    segments = iter_passages(text, labelled()) if unit == "passage" else labelled()
+    try:
+        for segment in segments:
+            yield {"doc": doc, **segment}
+    finally:
+        bar.close()
 
 
 HTML_SUFFIXES = {".html", ".htm"}
@@ -163,9 +193,10 @@ def record_segments(
         disable=not progress,
         file=sys.stderr,
         desc=str(path),
+        delay=1.0,
     )
     try:
-        size = CHUNK_SIZE * num_proc
+        size = CHUNK_SIZE * num_proc if num_proc > 1 else SINGLE_PROCESS_CHUNK
         for start in range(min(skip, len(ds)), len(ds), size):
             chunk = ds.select(range(start, min(start + size, len(ds))))
             labelled = chunk.map(
@@ -211,7 +242,7 @@ class LineWriter:
 
     def write(self, line: str) -> None:
         if self._fd is None:
-            sys.stdout.write(line)
+            sys.stdout.buffer.write(line.encode("utf-8"))  # UTF-8 whatever the locale
         else:
             os.write(self._fd, line.encode("utf-8"))
 
@@ -219,7 +250,7 @@ class LineWriter:
         if self._fd is not None:
             os.close(self._fd)
         else:
-            sys.stdout.flush()
+            sys.stdout.buffer.flush()
 
     def __enter__(self) -> LineWriter:
         return self
@@ -229,17 +260,102 @@ class LineWriter:
 
 
 def format_line(segment: dict[str, Any], fmt: str) -> str:
-    """One output line: a JSON object, or ``LABEL<TAB>text`` with line breaks escaped."""
+    """One output line: a JSON object, or ``LABEL<TAB>text`` with every line break a space."""
     if fmt == "text":
-        return f"{segment['label']}\t{segment['text'].replace(chr(10), ' ')}\n"
+        return f"{segment['label']}\t{_LINE_BREAK.sub(' ', segment['text'])}\n"
     return json.dumps(segment, ensure_ascii=False) + "\n"
 
 
+def decode_article(data: bytes, source: str) -> str:
+    """UTF-8 text with undecodable bytes replaced by U+FFFD, and a warning that counts them:
+    the same for files and stdin."""
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
+    if replaced:
+        logger.warning(
+            "%s: %d undecodable byte sequence(s) replaced by U+FFFD (not UTF-8)", source, replaced
+        )
+    return text
+
+
 def read_article(source: str, stdin: TextIO | None = None) -> str:
-    """The text of an article file (undecodable bytes replaced) or of stdin for ``-``."""
+    """The text of an article file or of stdin for ``-`` (see ``decode_article``)."""
     if source == "-":
-        return (stdin or sys.stdin).read()
+        stream = stdin or sys.stdin
+        if hasattr(stream, "buffer"):  # the bytes, not the locale's reading of them
+            return decode_article(stream.buffer.read(), "<stdin>")
+        return stream.read()
     try:
-        return Path(source).read_bytes().decode("utf-8", errors="replace")
+        data = Path(source).read_bytes()
     except OSError as exc:
         raise WinnowError(f"{source}: cannot read ({exc.strerror})") from None
+    return decode_article(data, source)
+
+
+def check_output(output: Path, inputs: list[str]) -> None:
+    """Refuse an ``--output`` that is a folder, sits in a missing folder or is one of the inputs
+    (same real file: links and hard links included), before anything is opened for writing."""
+    if output.is_dir():
+        raise WinnowError(f"--output {output}: is a folder; give a file name")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise WinnowError(f"--output {output}: folder {parent} does not exist")
+    if not output.exists():
+        return
+    for source in inputs:
+        if source != "-" and Path(source).exists() and os.path.samefile(source, output):
+            raise WinnowError(f"--output {output}: is the input {source}; writing would destroy it")
+
+
+def _head_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read(RUN_HEAD_BYTES)).hexdigest()
+
+
+def run_identity(inputs: list[str], options: dict[str, Any]) -> dict[str, Any] | None:
+    """What makes an output this run's: each input's real path, size and first-block sha256,
+    and the options that shape the lines; None where stdin is an input (it cannot be checked)."""
+    if "-" in inputs:
+        return None
+    files = []
+    for source in inputs:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            head = _head_sha256(path)
+        except OSError as exc:
+            raise WinnowError(f"{source}: cannot read ({exc.strerror})") from None
+        files.append({"path": str(path.resolve()), "size": size, "head_sha256": head})
+    return {"version": 1, "inputs": files, "options": options}
+
+
+def run_record_path(output: Path) -> Path:
+    """The file beside ``--output`` that records which run wrote it."""
+    return output.with_name(output.name + ".run.json")
+
+
+def start_run(output: Path, identity: dict[str, Any] | None, resume: bool) -> None:
+    """Record the run beside its output; on ``resume`` refuse an output another run wrote."""
+    record = run_record_path(output)
+    if identity is None:
+        if resume:
+            raise WinnowError("--resume cannot check that stdin is the same input; name a file")
+        record.unlink(missing_ok=True)  # a record of an earlier run would no longer be true
+        return
+    if resume and output.exists() and output.stat().st_size:
+        try:
+            saved = json.loads(record.read_bytes())
+        except FileNotFoundError:
+            raise WinnowError(
+                f"--resume: {output} has no {record.name}, so which run wrote it is unknown; "
+                "refusing to append to it"
+            ) from None
+        except ValueError:
+            raise WinnowError(f"--resume: {record}: not valid JSON; refusing to append") from None
+        if saved != identity:
+            raise WinnowError(
+                f"--resume: {output} was written by another run (inputs or options differ, "
+                f"see {record.name}); refusing to append to it"
+            )
+        return
+    write_atomic(record, (json.dumps(identity, indent=2) + "\n").encode())

@@ -1,0 +1,95 @@
+"""Turn whole documents written as blocks into corpus unit rows.
+
+    python data/build_documents.py [DOCUMENTS_DIR] [CORPUS_DIR]
+
+Each line of ``data/documents/<stem>.jsonl`` is one document: ``doc_id``, ``kind``,
+``site_style``, ``domain``, ``genre``, ``publisher`` and ``blocks``, a list of blocks, each a list
+of ``[label, unit text]``. A block is what a page shows as one line or paragraph. Every unit
+becomes a row of ``data/corpus/r5_<stem>.jsonl`` with its ``position`` in the document and the
+index of its ``block``; no split column, so the seeded hash of the ``doc_id`` assigns the split.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from winnow.config import LABELS
+from winnow.errors import DataError
+
+DOCUMENT_KEYS = ("doc_id", "kind", "site_style", "domain", "genre", "publisher", "blocks")
+CARRIED_KEYS = ("domain", "genre", "publisher", "site_style")
+
+
+def unit_rows(document: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
+    """The corpus rows of one document, in reading order; a malformed unit is a ``DataError``."""
+    for key in DOCUMENT_KEYS:
+        if key not in document:
+            raise DataError(f"{where}: missing key '{key}'")
+    units = []
+    for b, block in enumerate(document["blocks"]):
+        if not isinstance(block, list) or not block:
+            raise DataError(f"{where}: block {b} must be a non-empty list of [label, text]")
+        for unit in block:
+            ok = isinstance(unit, list) and len(unit) == 2 and unit[0] in LABELS
+            if not ok or not isinstance(unit[1], str) or not unit[1].strip() or "\n" in unit[1]:
+                raise DataError(f"{where}: block {b}: bad unit {unit!r}")
+            units.append((b, unit[0], unit[1].strip()))
+    for position, (block, label, text) in enumerate(units):
+        yield {
+            "text": text,
+            "label": label,
+            "doc_id": document["doc_id"],
+            "position": position,
+            "doc_len": len(units),
+            "block": block,
+            **{key: document[key] for key in CARRIED_KEYS},
+        }
+
+
+def build_file(source: Path, corpus: Path) -> Path:
+    """Write ``corpus/r5_<stem>.jsonl`` from one documents file; a bad line names file and line."""
+    rows, seen = [], set()
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
+        if not isinstance(document, dict):
+            raise DataError(f"{where}: expected a JSON object")
+        if document.get("doc_id") in seen:
+            raise DataError(f"{where}: duplicate doc_id {document.get('doc_id')!r}")
+        seen.add(document.get("doc_id"))
+        rows += [json.dumps(r, ensure_ascii=False) for r in unit_rows(document, where)]
+    target = corpus / f"r5_{source.stem}.jsonl"
+    partial = target.with_suffix(".jsonl.tmp")
+    partial.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
+def main(argv: list[str]) -> int:
+    here = Path(__file__).resolve().parent
+    documents = Path(argv[0]) if argv else here / "documents"
+    corpus = Path(argv[1]) if len(argv) > 1 else here / "corpus"
+    sources = sorted(documents.glob("*.jsonl"))
+    if not sources:
+        print(f"build_documents: no *.jsonl files in {documents}", file=sys.stderr)
+        return 2
+    try:
+        for source in sources:
+            print(f"{source} -> {build_file(source, corpus)}")
+    except DataError as exc:
+        print(f"build_documents: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

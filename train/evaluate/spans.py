@@ -1,0 +1,134 @@
+"""Score span-labelled whole documents: each labelled span takes the label of the units covering it.
+
+A labels file holds one span a line: ``file`` (a text file beside the labels file), ``start`` and
+``end`` (character offsets into it) and ``label``. This is what annotation tools export, and how
+real pages and editorials are labelled in their context.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sklearn.metrics import f1_score
+
+from ..errors import DataError
+
+CONTENT = "content"
+CONTENT_LABELS = ("event", "opinion")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One labelled character range of a document."""
+
+    file: str
+    start: int
+    end: int
+    label: str
+
+
+def read_spans(path: Path) -> tuple[list[Span], dict[str, Path]]:
+    """The spans of a labels file and the document each names, resolved beside the labels file.
+
+    A file that escapes the labels file's folder, a missing file or a malformed line is a
+    ``DataError`` naming the line.
+    """
+    folder = path.parent.resolve()
+    spans: list[Span] = []
+    documents: dict[str, Path] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+            span = Span(
+                str(record["file"]), int(record["start"]), int(record["end"]), str(record["label"])
+            )
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{where}: needs file, start, end and label ({exc})") from None
+        if not 0 <= span.start < span.end:
+            raise DataError(f"{where}: expected 0 <= start < end, got {span.start}, {span.end}")
+        if span.file not in documents:
+            document = (folder / span.file).resolve()
+            if not document.is_relative_to(folder):
+                raise DataError(f"{where}: file {span.file!r} is outside {folder}")
+            if not document.is_file():
+                raise DataError(f"{where}: no such file {span.file!r} beside the labels file")
+            documents[span.file] = document
+        spans.append(span)
+    if not spans:
+        raise DataError(f"{path}: no labelled spans")
+    return spans, documents
+
+
+def covering_label(units: Sequence[Mapping[str, Any]], start: int, end: int) -> str | None:
+    """The label of the units that cover most characters of ``[start, end)``, or None."""
+    cover: Counter[str] = Counter()
+    for unit in units:
+        overlap = min(end, unit["end"]) - max(start, unit["start"])
+        if overlap > 0:
+            cover[str(unit["label"])] += overlap
+    return cover.most_common(1)[0][0] if cover else None
+
+
+def score_spans(
+    spans: Sequence[Span],
+    units: Mapping[str, Sequence[Mapping[str, Any]]],
+    content_vs_boilerplate: bool = False,
+) -> dict[str, Any]:
+    """Macro-F1 and balanced accuracy over the spans' labels, from the labelled units of each file.
+
+    With ``content_vs_boilerplate`` the predicted event and opinion both count as ``content``, as
+    they do where the labels say only what is story and what is page. A span no unit covers counts
+    as ``boilerplate`` (dropped).
+    """
+    gold, predicted = [], []
+    for span in spans:
+        label = covering_label(units.get(span.file, []), span.start, span.end) or "boilerplate"
+        if content_vs_boilerplate and label in CONTENT_LABELS:
+            label = CONTENT
+        gold.append(span.label)
+        predicted.append(label)
+    labels = sorted(set(gold))
+    per_label = f1_score(gold, predicted, labels=labels, average=None, zero_division=0.0)
+    recall = {
+        label: sum(g == p == label for g, p in zip(gold, predicted, strict=True))
+        / gold.count(label)
+        for label in labels
+    }
+    return {
+        "n_spans": len(spans),
+        "n_files": len({s.file for s in spans}),
+        "labels": labels,
+        "content_vs_boilerplate": content_vs_boilerplate,
+        "macro_f1": float(per_label.mean()),
+        "f1": {label: float(f) for label, f in zip(labels, per_label, strict=True)},
+        "balanced_accuracy": float(sum(recall.values()) / len(recall)),
+        "recall": recall,
+    }
+
+
+def format_span_metrics(metrics: dict[str, Any], title: str) -> str:
+    """The span scores as a few plain-text lines."""
+    mapping = " (event and opinion read as content)" if metrics["content_vs_boilerplate"] else ""
+    lines = [
+        f"{title}: {metrics['n_spans']} spans in {metrics['n_files']} files{mapping}",
+        f"macro-F1 {metrics['macro_f1']:.3f}  balanced accuracy {metrics['balanced_accuracy']:.3f}",
+    ]
+    lines += [
+        f"  {label:<12} F1 {metrics['f1'][label]:.3f}  recall {metrics['recall'][label]:.3f}"
+        for label in metrics["labels"]
+    ]
+    return "\n".join(lines)

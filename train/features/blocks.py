@@ -1,0 +1,191 @@
+"""What jusText and trafilatura read from a page's blocks: length, stop words, punctuation, neighbours.
+
+A block is one line or paragraph of the document (the ``block`` column: the index of the unit's
+non-blank line). Boilerplate comes in runs of short blocks with few stop words and no terminal
+punctuation; story text comes in long blocks dense with stop words; a document's first block is
+its headline. Units whose block is unknown (lone sentences, corpus rows written without blocks)
+get the unit-level features only and a flag that says so, the same at training and inference.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..registry import featurizers
+from .base import FRAME_COLUMNS, Columns, as_frame
+
+_STOP_WORD_TEXT = """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves"""
+# A small English stop-word list: story prose is dense with these, menus and teasers are not.
+STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_TERMINAL = re.compile(r"""[.!?…:]["'”’)\]]*\s*$""")
+# Characters that menus, breadcrumbs, separators and share rows are made of.
+_LINK_LIKE = re.compile(r"[|›»«‹•·/>\\<–—=+*#@_~^]")
+
+NAMES = (
+    "block_missing",
+    "block_words",
+    "block_units",
+    "whole_block",
+    "block_stop_density",
+    "block_terminal",
+    "previous_block_words",
+    "next_block_words",
+    "last_block",
+    "short_run",
+    "short_neighbours",
+    "first_block",
+    "unit_words",
+    "unit_stop_density",
+    "unit_terminal",
+    "link_like_share",
+)
+
+
+def _scaled_log(count: np.ndarray, cap: float) -> np.ndarray:
+    """``log1p(count)`` scaled so that ``cap`` maps to 1, clipped there: dense features stay in [0, 1]."""
+    return np.minimum(np.log1p(np.maximum(count, 0.0)) / math.log1p(cap), 1.0)
+
+
+def unit_statistics(texts: Sequence[str]) -> pd.DataFrame:
+    """Words, stop words, characters, terminal punctuation and link-like characters of each unit."""
+    rows = []
+    for text in texts:
+        words = _WORD.findall(text.lower().replace("’", "'"))
+        rows.append(
+            (
+                len(words),
+                sum(w in STOP_WORDS for w in words),
+                len(text),
+                bool(_TERMINAL.search(text)),
+                len(_LINK_LIKE.findall(text)),
+            )
+        )
+    return pd.DataFrame(rows, columns=["words", "stops", "chars", "terminal", "links"]).astype(
+        {"words": float, "stops": float, "chars": float, "terminal": float, "links": float}
+    )
+
+
+def has_block(frame: pd.DataFrame) -> np.ndarray:
+    """Units that sit in a known block of a known document."""
+    if "block" not in frame or "doc_id" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame["doc_id"].notna() & frame["block"].notna()).to_numpy()
+
+
+class BlockFeatures(TransformerMixin, BaseEstimator):
+    """Block length in words and units, stop-word density, terminal punctuation, the lengths of the
+    neighbouring blocks, runs of short blocks and the headline block, as jusText reads a page.
+
+    ``short_words`` is the length below which a block counts as short (jusText's ``length_low``
+    of 70 characters is about 10 words); ``max_words`` is where length features saturate.
+    """
+
+    def __init__(self, short_words: int = 10, max_words: int = 200) -> None:
+        self.short_words = short_words
+        self.max_words = max_words
+
+    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> BlockFeatures:
+        if self.short_words < 1:
+            raise ValueError(f"short_words must be >= 1, got {self.short_words}")
+        if self.max_words <= self.short_words:
+            raise ValueError(f"max_words must be > short_words, got {self.max_words}")
+        self.n_features_in_ = 1
+        return self
+
+    @property
+    def neighbour_window(self) -> int:
+        """Units either side that batch scoring keeps: a unit reads its own and the next blocks."""
+        return 64
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
+        frame = as_frame(X).reset_index(drop=True)
+        units = unit_statistics([str(t) for t in frame["text"]])
+        out = np.zeros((len(frame), len(NAMES)))
+        out[:, NAMES.index("unit_words")] = _scaled_log(units["words"].to_numpy(), self.max_words)
+        out[:, NAMES.index("unit_stop_density")] = units["stops"] / np.maximum(units["words"], 1)
+        out[:, NAMES.index("unit_terminal")] = units["terminal"]
+        out[:, NAMES.index("link_like_share")] = np.minimum(
+            units["links"] / np.maximum(units["chars"], 1) * 5, 1.0
+        )
+        known = has_block(frame)
+        out[:, NAMES.index("block_missing")] = ~known
+        if known.any():
+            rows = np.flatnonzero(known)
+            columns = self._block_columns(frame.iloc[rows], units.iloc[rows])
+            for name, values in columns.items():
+                out[rows, NAMES.index(name)] = values
+        return out
+
+    def _block_columns(self, frame: pd.DataFrame, units: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The block-level features of units whose block is known, in the rows' order."""
+        position = frame["position"] if "position" in frame else pd.Series(np.nan, frame.index)
+        keyed = units.assign(
+            doc=frame["doc_id"].astype(str).to_numpy(),
+            block=frame["block"].to_numpy(dtype=np.int64),
+            order=position.to_numpy(dtype=float, na_value=np.nan),
+            row=np.arange(len(frame)),
+        )
+        keyed["order"] = keyed["order"].fillna(keyed["row"].astype(float))
+        keyed = keyed.sort_values(["doc", "block", "order"])
+        blocks = keyed.groupby(["doc", "block"], sort=True).agg(
+            words=("words", "sum"),
+            stops=("stops", "sum"),
+            units=("words", "size"),
+            terminal=("terminal", "last"),
+        )
+        doc = blocks.index.get_level_values("doc")
+        same_previous = np.r_[False, doc[1:] == doc[:-1]]
+        same_next = np.r_[doc[:-1] == doc[1:], False]
+        words = blocks["words"].to_numpy()
+        previous_words = np.where(same_previous, np.r_[0.0, words[:-1]], 0.0)
+        next_words = np.where(same_next, np.r_[words[1:], 0.0], 0.0)
+        short = words < self.short_words
+        # A run of short blocks: consecutive short blocks of one document share a run id.
+        starts = ~(short & np.r_[False, short[:-1]] & same_previous)
+        run_id = np.cumsum(starts)
+        run_length = pd.Series(short.astype(float)).groupby(run_id).transform("sum").to_numpy()
+        short_previous = np.where(same_previous, np.r_[False, short[:-1]], True)
+        short_next = np.where(same_next, np.r_[short[1:], False], True)
+        table = pd.DataFrame(
+            {
+                "block_words": _scaled_log(words, self.max_words),
+                "block_units": _scaled_log(blocks["units"].to_numpy(dtype=float), 20),
+                "whole_block": (blocks["units"].to_numpy() == 1).astype(float),
+                "block_stop_density": blocks["stops"].to_numpy() / np.maximum(words, 1),
+                "block_terminal": blocks["terminal"].to_numpy(dtype=float),
+                "previous_block_words": _scaled_log(previous_words, self.max_words),
+                "next_block_words": _scaled_log(next_words, self.max_words),
+                "last_block": (~same_next).astype(float),
+                "short_run": np.where(short, _scaled_log(run_length, 10), 0.0),
+                "short_neighbours": (short_previous & short_next).astype(float),
+                "first_block": (~same_previous).astype(float),
+            },
+            index=blocks.index,
+        )
+        lookup = pd.MultiIndex.from_arrays([keyed["doc"], keyed["block"]])
+        per_unit = table.reindex(lookup).set_index(keyed["row"].to_numpy()).sort_index()
+        return {name: per_unit[name].to_numpy() for name in table.columns}
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray([f"blocks_{n}" for n in NAMES], dtype=object)
+
+
+@featurizers.register("blocks.v1", trusted_types=("winnow.features.blocks.BlockFeatures",))
+def blocks(short_words: int = 10, max_words: int = 200) -> tuple[Any, Columns]:
+    """Block length, stop-word density, punctuation and neighbouring blocks, as jusText reads a page."""
+    return BlockFeatures(short_words=short_words, max_words=max_words), FRAME_COLUMNS

@@ -1,0 +1,124 @@
+"""The article pass: read an article's units as a sequence, with label transitions learned from corpus articles.
+
+A headline between two menu lines, a short fact between two claims: a unit's neighbours say what
+it likely is. The decoder is a hidden Markov model whose emissions are the classifier's scores
+turned into likelihoods, ``p(y|x) / p(y)``; forward-backward gives each unit's posterior marginal,
+so the label, ``--min-confidence`` and passages all read the same number. What it learns is a few
+plain arrays, stored in the package manifest: nothing to unpickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import PackageError
+
+DECODERS = ("none", "forward_backward")
+
+
+class ArticleDecoder:
+    """Label transitions, first-unit and unit priors counted (add-one) from labelled articles.
+
+    ``strength`` is an exponent on the transition and start probabilities: 0 ignores the sequence
+    (each unit keeps its own scores), 1 trusts the counts as they are.
+    """
+
+    def __init__(self, strength: float = 1.0) -> None:
+        self.strength = strength
+
+    def fit(self, articles: Iterable[Sequence[str]], labels: Sequence[str]) -> ArticleDecoder:
+        """Count transitions between consecutive units of each article (units in reading order)."""
+        if self.strength < 0:
+            raise ValueError(f"strength must be >= 0, got {self.strength}")
+        index = {label: i for i, label in enumerate(labels)}
+        k = len(labels)
+        transitions, start, prior = np.ones((k, k)), np.ones(k), np.ones(k)
+        for article in articles:
+            ids = [index[label] for label in article]
+            if not ids:
+                continue
+            start[ids[0]] += 1
+            np.add.at(prior, ids, 1)
+            np.add.at(transitions, (ids[:-1], ids[1:]), 1)
+        self.labels_ = list(labels)
+        self.transitions_ = transitions / transitions.sum(axis=1, keepdims=True)
+        self.start_ = start / start.sum()
+        self.prior_ = prior / prior.sum()
+        return self
+
+    def posteriors(self, proba: np.ndarray) -> np.ndarray:
+        """Posterior marginals of one article's units, in reading order, from their own scores."""
+        if len(proba) == 0 or self.strength == 0:
+            return proba
+        transitions = self.transitions_**self.strength
+        transitions /= transitions.sum(axis=1, keepdims=True)
+        start = self.start_**self.strength
+        emissions = np.clip(proba, 1e-9, None) / self.prior_
+        n, k = emissions.shape
+        forward, backward = np.empty((n, k)), np.ones((n, k))
+        forward[0] = start * emissions[0]
+        forward[0] /= forward[0].sum()
+        for t in range(1, n):
+            forward[t] = (forward[t - 1] @ transitions) * emissions[t]
+            forward[t] /= forward[t].sum()
+        for t in range(n - 2, -1, -1):
+            backward[t] = transitions @ (emissions[t + 1] * backward[t + 1])
+            backward[t] /= backward[t].sum()
+        joint = forward * backward
+        return joint / joint.sum(axis=1, keepdims=True)
+
+    def decode_frame(self, frame: pd.DataFrame, proba: np.ndarray) -> np.ndarray:
+        """Posteriors for every unit of ``frame`` that has a ``doc_id``; lone units keep their scores.
+
+        Rows may come in any order: each article is read in ``position`` order.
+        """
+        out = proba.copy()
+        if "doc_id" not in frame.columns or not frame["doc_id"].notna().any():
+            return out
+        known = frame["doc_id"].notna().to_numpy()
+        rows = np.flatnonzero(known)
+        keys = frame["doc_id"].iloc[rows].astype(str).to_numpy()
+        if "position" in frame.columns:
+            position = frame["position"].iloc[rows].to_numpy(dtype=float, na_value=np.inf)
+        else:
+            position = np.arange(len(rows), dtype=float)
+        order = rows[np.lexsort((rows, position, keys))]
+        sorted_keys = frame["doc_id"].iloc[order].astype(str).to_numpy()
+        cuts = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+        for article in np.split(order, cuts):
+            out[article] = self.posteriors(proba[article])
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted arrays as plain JSON data, for the package manifest."""
+        return {
+            "decoder": "forward_backward",
+            "strength": self.strength,
+            "labels": self.labels_,
+            "transitions": self.transitions_.round(8).tolist(),
+            "start": self.start_.round(8).tolist(),
+            "prior": self.prior_.round(8).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], labels: Sequence[str]) -> ArticleDecoder:
+        """Rebuild a fitted decoder from a manifest entry; a malformed one is a ``PackageError``."""
+        try:
+            decoder = cls(strength=float(data["strength"]))
+            decoder.labels_ = [str(x) for x in data["labels"]]
+            decoder.transitions_ = np.asarray(data["transitions"], dtype=float)
+            decoder.start_ = np.asarray(data["start"], dtype=float)
+            decoder.prior_ = np.asarray(data["prior"], dtype=float)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PackageError(f"manifest article_pass is malformed ({exc})") from None
+        k = len(labels)
+        shapes = (decoder.transitions_.shape, decoder.start_.shape, decoder.prior_.shape)
+        if decoder.labels_ != list(labels) or shapes != ((k, k), (k,), (k,)):
+            raise PackageError("manifest article_pass does not match the model's labels")
+        if decoder.strength < 0 or (decoder.prior_ <= 0).any():
+            raise PackageError("manifest article_pass has negative strength or zero priors")
+        return decoder
