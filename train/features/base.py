@@ -51,6 +51,12 @@ def with_dom_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def unit_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame's ``FRAME_COLUMNS``, with missing DOM columns (plain text) filled in."""
+    present = [c for c in FRAME_COLUMNS if c in frame.columns]
+    return with_dom_columns(frame[present].copy())[FRAME_COLUMNS]
+
+
 def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
