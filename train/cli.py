@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,18 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         default="jsonl",
         help="jsonl: one JSON object a unit with offsets and scores; text: LABEL<TAB>unit; "
         "html: one highlighted page (default: %(default)s)",
+    )
+    p.add_argument(
+        "--input-format",
+        choices=["auto", "text", "html"],
+        default="auto",
+        help="read article inputs as text or HTML pages; auto: HTML for .html/.htm files",
+    )
+    p.add_argument(
+        "--text-sidecar",
+        type=Path,
+        metavar="DIR",
+        help="write each HTML page's extracted text to DIR/NAME.txt: the text its offsets index",
     )
     p.add_argument(
         "--unit",
@@ -254,9 +266,25 @@ def _is_record_file(source: str) -> bool:
     return source != "-" and Path(source).suffix in RECORD_SUFFIXES
 
 
+def _page(model: Any, args: argparse.Namespace, source: str) -> tuple[str, list[dict[str, Any]]]:
+    """An HTML page input's extracted text and labelled segments; the text goes to the sidecar."""
+    from .inference.predict import page_segments, read_page, write_sidecar
+
+    text, segments = page_segments(model, source, read_page(source), args.unit, args.min_confidence)
+    if args.text_sidecar:
+        write_sidecar(args.text_sidecar, source, text)
+    return text, segments
+
+
 def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterator[dict[str, Any]]:
     """Every output segment of every input in order, after the first ``skip``."""
-    from .inference.predict import article_segments, load_records, read_article, record_segments
+    from .inference.predict import (
+        article_segments,
+        is_html,
+        load_records,
+        read_article,
+        record_segments,
+    )
 
     for source in args.inputs:
         if _is_record_file(source):
@@ -273,10 +301,14 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
                 progress=not args.quiet,
             )
             continue
-        text = read_article(source)
-        for segment in article_segments(
-            model, source, text, args.unit, args.min_confidence, progress=not args.quiet
-        ):
+        if is_html(source, args.input_format):
+            segments: Iterable[dict[str, Any]] = _page(model, args, source)[1]
+        else:
+            text = read_article(source)
+            segments = article_segments(
+                model, source, text, args.unit, args.min_confidence, progress=not args.quiet
+            )
+        for segment in segments:
             if skip:
                 skip -= 1
             else:
@@ -285,7 +317,13 @@ def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterato
 
 def _html_page(model: Any, args: argparse.Namespace) -> str:
     from .inference.highlight import render_page
-    from .inference.predict import article_segments, load_records, read_article, record_segments
+    from .inference.predict import (
+        article_segments,
+        is_html,
+        load_records,
+        read_article,
+        record_segments,
+    )
 
     documents = []
     for source in args.inputs:
@@ -305,6 +343,8 @@ def _html_page(model: Any, args: argparse.Namespace) -> str:
                 shifted.append({**seg, "start": cursor, "end": cursor + len(seg["text"])})
                 cursor += len(seg["text"]) + 1
             documents.append((source, "\n".join(text), shifted))
+        elif is_html(source, args.input_format):
+            documents.append((source, *_page(model, args, source)))
         else:
             text = read_article(source)
             segments = article_segments(

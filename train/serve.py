@@ -1,6 +1,7 @@
 """``winnow serve``: the model's HTTP API, a Starlette app on uvicorn.
 
 POST /v1/label  {"text": "<article>"} or {"texts": ["unit", ...]}  -> {"segments": [...]}
+POST /v1/label  {"html": "<page markup>"}  -> {"text": "<extracted text>", "segments": [...]}
 GET  /healthz   -> {"status": "ok"}
 GET  /v1/model  -> the manifest (name, version, labels, config, metrics, ...) without local paths
 
@@ -33,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .errors import ServeError
+from .errors import ServeError, WinnowError
 from .inference.classifier import Classifier
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def label_request(model: Classifier, body: Any, min_confidence: float = 0.0) -> 
     """Answer one /v1/label body; a malformed one raises a 400 or 422 ``_RequestError``."""
     if not isinstance(body, dict):
         raise _RequestError(400, "body must be a JSON object")
-    unknown = set(body) - {"text", "texts", "min_confidence"}
+    unknown = set(body) - {"text", "texts", "html", "min_confidence"}
     if unknown:
         raise _RequestError(422, f"unknown field(s): {sorted(unknown)}")
     threshold = body.get("min_confidence", min_confidence)
@@ -100,8 +101,17 @@ def label_request(model: Classifier, body: Any, min_confidence: float = 0.0) -> 
         raise _RequestError(422, "min_confidence must be a number in [0, 1]")
     if not 0 <= threshold <= 1:
         raise _RequestError(422, "min_confidence must be in [0, 1]")
-    if ("text" in body) == ("texts" in body):
-        raise _RequestError(422, "send exactly one of 'text' or 'texts'")
+    if sum(key in body for key in ("text", "texts", "html")) != 1:
+        raise _RequestError(422, "send exactly one of 'text', 'texts' or 'html'")
+    if "html" in body:
+        if not isinstance(body["html"], str):
+            raise _RequestError(422, "'html' must be a string")
+        _check_unicode(body["html"])
+        try:
+            text, segments = model.label_html(body["html"], min_confidence=threshold)
+        except WinnowError as exc:
+            raise _RequestError(422, str(exc)) from None
+        return {"text": text, "segments": segments}
     if "text" in body:
         if not isinstance(body["text"], str):
             raise _RequestError(422, "'text' must be a string")

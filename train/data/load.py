@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..errors import DataError
+from ..features.base import with_dom_columns
 
 log = logging.getLogger(__name__)
 datasets.disable_progress_bars()
@@ -149,7 +150,7 @@ def standard_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> pd.
     frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
     frame["block"] = pd.to_numeric(frame["block"], errors="coerce").astype("Int64")
     frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
-    return frame
+    return with_dom_columns(frame)
 
 
 def unit_problem(text: Any, label: Any, config: DataConfig) -> str:

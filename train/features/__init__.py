@@ -3,7 +3,7 @@
 Importing this package registers every featurizer.
 """
 
-from . import batch_cues, blocks, context, cues, hashing, text
+from . import batch_cues, blocks, context, cues, dom, hashing, text
 from .base import FRAME_COLUMNS
 
-__all__ = ["FRAME_COLUMNS", "batch_cues", "blocks", "context", "cues", "hashing", "text"]
+__all__ = ["FRAME_COLUMNS", "batch_cues", "blocks", "context", "cues", "dom", "hashing", "text"]

@@ -12,7 +12,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 # Columns every input frame carries; units without an article have missing doc_id/position/doc_len,
 # and units whose line or paragraph is unknown (lone sentences, rows written without one) a missing block.
-FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len", "block"]
+ARTICLE_FRAME_COLUMNS = ["text", "doc_id", "position", "doc_len", "block"]
+# Where an HTML unit sits in its page's DOM (winnow.inference.html); missing for plain text.
+DOM_TEXT_COLUMNS = ["dom_tags", "dom_attrs"]
+DOM_NUMBER_COLUMNS = [
+    "link_density",
+    "dom_depth",
+    "block_chars",
+    "dom_position",
+    "parent_text_share",
+    "container_text_share",
+]
+DOM_COLUMNS = DOM_TEXT_COLUMNS + DOM_NUMBER_COLUMNS
+FRAME_COLUMNS = ARTICLE_FRAME_COLUMNS + DOM_COLUMNS
 Columns = str | list[str]
 
 
@@ -83,6 +95,25 @@ class UnitFeaturizer(TransformerMixin, BaseEstimator):
         return getattr(self, "_checks_input", False) or hasattr(self, "n_features_in_")
 
 
+def with_dom_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every DOM column present, missing (plain text) where it had none."""
+    for column in DOM_TEXT_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    for column in DOM_NUMBER_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def unit_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame's ``FRAME_COLUMNS``, with missing DOM columns (plain text) filled in."""
+    present = [c for c in FRAME_COLUMNS if c in frame.columns]
+    return with_dom_columns(frame[present].copy())[FRAME_COLUMNS]
+
+
 def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
@@ -96,6 +127,10 @@ def isolated(frame: pd.DataFrame) -> pd.DataFrame:
     alone["position"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     alone["doc_len"] = pd.array([pd.NA] * len(alone), dtype="Int64")
     alone["block"] = pd.array([pd.NA] * len(alone), dtype="Int64")
+    for column in DOM_TEXT_COLUMNS:
+        alone[column] = None
+    for column in DOM_NUMBER_COLUMNS:
+        alone[column] = np.nan
     return alone
 
 

@@ -14,7 +14,7 @@ from ..config import RunConfig
 from ..data.load import LoadedData, load_units
 from ..data.split import article_groups
 from ..errors import DataError
-from ..features.base import FRAME_COLUMNS, copy_mask, isolated
+from ..features.base import copy_mask, isolated, unit_columns
 from .pipeline import group_fit_params
 from .search import SearchResult, search_pipeline
 from .stream import CorpusStream
@@ -23,7 +23,7 @@ from .stream import CorpusStream
 def training_frame(train: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     """The units the pipeline fits on; with ``isolated_copies`` each (but those marked
     ``isolate: false``) also appears without its article."""
-    frame = train[FRAME_COLUMNS]
+    frame = unit_columns(train)
     if config.training.isolated_copies:
         frame = pd.concat([frame, isolated(frame[copy_mask(train)])], ignore_index=True)
     return frame

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..features.base import with_dom_columns
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
 from .decode import ArticleDecoder
@@ -58,7 +59,7 @@ def units_frame(
         frame["doc_len"] = pd.array([n if doc_len is None else doc_len] * n, dtype="Int64")
     known = doc_id is not None and blocks is not None
     frame["block"] = pd.array(list(blocks) if known else [pd.NA] * n, dtype="Int64")
-    return frame
+    return with_dom_columns(frame)
 
 
 def _as_texts(texts: Iterable[str]) -> list[str]:
@@ -281,6 +282,36 @@ class Classifier:
             keep_from = max(base, answered - margin)
             del window[: keep_from - base]
             base = keep_from
+
+    def label_html(
+        self, data: bytes | str, doc: str = "page", min_confidence: float = 0.0
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Parse an HTML page and label each unit of its visible text, with its DOM features.
+
+        Returns the extracted text (blocks joined by ``"\\n"``) and the units, whose offsets
+        index that text exactly; each unit also carries its ``block`` and ``dom_path``.
+        """
+        from .html import parse_html
+
+        page = parse_html(data, source=doc, max_chars=self.max_chars)
+        if not page.units:
+            return page.text, []
+        frame = units_frame(
+            [u.text for u in page.units], doc_id=doc, blocks=[u.block for u in page.units]
+        )
+        for column, values in pd.DataFrame([u.dom_columns() for u in page.units]).items():
+            frame[column] = values.to_numpy()
+        proba = self.proba_frame(with_dom_columns(frame))
+        if self.decoder is not None:
+            proba = self.decoder.posteriors(proba)
+        return page.text, [
+            {
+                **self._unit(u.start, u.end, u.text, p, min_confidence),
+                "block": u.block,
+                "dom_path": u.dom_path,
+            }
+            for u, p in zip(page.units, proba, strict=True)
+        ]
 
     def label_units(
         self, texts: Sequence[str], min_confidence: float = 0.0

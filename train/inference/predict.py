@@ -17,7 +17,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -109,6 +109,43 @@ def article_segments(
             yield {"doc": doc, **segment}
     finally:
         bar.close()
+
+
+HTML_SUFFIXES = {".html", ".htm"}
+
+
+def is_html(source: str, input_format: str = "auto") -> bool:
+    """Whether an input is read as an HTML page: by ``--input-format``, else by its extension."""
+    if input_format != "auto":
+        return input_format == "html"
+    return Path(source).suffix.lower() in HTML_SUFFIXES
+
+
+def read_page(source: str, stdin: BinaryIO | None = None) -> bytes:
+    """The bytes of an HTML page file, or of stdin for ``-``; the parser decodes them."""
+    if source == "-":
+        return (stdin or sys.stdin.buffer).read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise WinnowError(f"{source}: cannot read ({exc.strerror})") from None
+
+
+def page_segments(
+    model: Classifier, doc: str, data: bytes, unit: str = "sentence", min_confidence: float = 0.0
+) -> tuple[str, list[dict[str, Any]]]:
+    """The extracted text of an HTML page and its labelled units (or passages), each with its ``doc``."""
+    text, segments = model.label_html(data, doc=doc, min_confidence=min_confidence)
+    if unit == "passage":
+        segments = merge_passages(text, segments)
+    return text, [{"doc": doc, **s} for s in segments]
+
+
+def write_sidecar(folder: Path, source: str, text: str) -> None:
+    """Write a page's extracted text to ``folder/<name>.txt``, the text its offsets index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "stdin" if source == "-" else Path(source).name
+    (folder / f"{name}.txt").write_text(text, encoding="utf-8")
 
 
 class JsonlRecords:
