@@ -445,6 +445,8 @@ def label_units(doc: dict, page_bytes: bytes, page_id: str) -> tuple[list[dict],
                 "genre": doc.get("genre"),
                 "publisher": doc.get("publisher"),
                 "split": split,
+                # The lone copy of this text belongs to the plain-text corpus row, not to its page.
+                "isolate": False,
             }
         )
         counts[label] += 1

@@ -285,17 +285,29 @@ def test_an_artifact_that_unzips_far_beyond_its_size_is_refused(
 
 
 def test_a_regular_expression_the_registry_does_not_build_is_refused(
-    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = load_model(package)
+    """A vocabulary TF-IDF package whose token_pattern was swapped for a catastrophic one."""
+    from winnow.config import FeatureConfig, ModelConfig, load_config
+    from winnow.fit.pipeline import build_pipeline, resolve_params
+    from winnow.inference.classifier import units_frame
+
+    config = load_config("configs/tfidf_vocabulary.yaml")
+    config.features = [FeatureConfig("tfidf_words.v1")]
+    config.model = ModelConfig("logreg.v1")
+    resolve_params(config)
+    texts = ["Troops entered the town.", "This is a disgrace.", "Share this story"] * 2
+    labels = ["event", "opinion", "boilerplate"] * 2
+    pipeline = build_pipeline(config).fit(units_frame(texts), labels)
     changed = 0
-    for _, step in model.pipeline.get_params(deep=True).items():
+    for _, step in pipeline.get_params(deep=True).items():
         if hasattr(step, "token_pattern"):
             step.token_pattern = r"(\w+)+!"
             changed += 1
     assert changed
     out = tmp_path / "evil"
-    save_package(model.pipeline, out, dict(model.manifest), {})
+    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
+    save_package(pipeline, out, manifest, {})
     err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
     assert "token_pattern '(\\\\w+)+!' is not a pattern winnow builds" in err
 

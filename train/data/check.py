@@ -15,8 +15,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..config import RunConfig
 from ..errors import DataError
+from ..features.base import copy_mask
 from .load import load_units
-from .split import SPLITS
+from .split import SPLITS, assign_splits
 
 NEAR_DUPLICATE_COSINE = 0.9
 NEAR_DUPLICATE_MIN_WORDS = 6
@@ -97,7 +98,10 @@ def check_duplicates(frame: pd.DataFrame, report: CheckReport) -> None:
     """Exact (normalized) duplicates: conflicting labels and story text repeated across splits break the corpus.
 
     Repeated page furniture ("Advertisement", "Share") is what real sites do, so it is only counted.
+    Only rows that also train alone count: a row marked ``isolate: false`` is labelled by its
+    place on its page (its own headline there, a teaser of itself elsewhere), not by its text.
     """
+    frame = frame[copy_mask(frame)]
     keys = frame["text"].map(normalize)
     # Select after assigning: assigning to an empty selection (no duplicates) would realign rows.
     repeated = frame.assign(key=keys)[keys.duplicated(keep=False).to_numpy()]
@@ -246,10 +250,15 @@ def check_corpus(config: RunConfig, against: Sequence[Path] = ()) -> CheckReport
     frame = loaded.frame
     split_column = data_config.split_column
     if split_column and split_column in frame.columns:
-        frame = frame.rename(columns={split_column: "split"})
-        bad = ~frame["split"].isin(SPLITS)
-        for _, row in frame[bad].iterrows():
-            report.problems.append(f"{_where(row)}: unknown split {row['split']!r}")
+        declared = frame[split_column]
+        for _, row in frame[declared.notna() & ~declared.isin(SPLITS)].iterrows():
+            report.problems.append(f"{_where(row)}: unknown split {row[split_column]!r}")
+    try:
+        # The split each unit trains or is scored in: declared where valid, else split_of(doc_id).
+        frame = frame.assign(split=assign_splits(frame, data_config))
+    except DataError as exc:
+        report.problems.append(str(exc))
+        frame = frame.assign(split=frame.get(split_column, "train"))
     report.counts["label"] = Counter(frame["label"])
     for column in ("split", "domain", "genre"):
         if column in frame.columns:

@@ -31,6 +31,7 @@ from .cues import (
     _YEAR,
     CUE_NAMES,
     IMPERATIVE_START,
+    text_cues,
 )
 from .hashing import (
     _CodePointTest,
@@ -157,6 +158,8 @@ def _first_of_unit(
 ) -> np.ndarray:
     """For each unit, the first (or last) of its items (``owner`` is sorted), or -1 where none."""
     units = np.arange(n)
+    if owner.size == 0:  # no items at all (a batch of empty units)
+        return np.full(n, -1, dtype=np.int64)
     at = np.searchsorted(owner, units, side="right" if last else "left") - (1 if last else 0)
     valid = (at >= 0) & (at < owner.size)
     valid[valid] &= owner[at[valid]] == units[valid]
@@ -169,6 +172,8 @@ def batch_cue_matrix(texts: Sequence[str]) -> np.ndarray:
     texts = [t if isinstance(t, str) else str(t) for t in texts]
     n = len(texts)
     codes, starts = batch_codes(texts, lowercase=False)
+    if codes.size == 0:  # a batch of empty units: v1's vector of the empty text, for each
+        return np.tile(np.asarray(text_cues(""), dtype=np.float64), (n, 1))
     unit_of = np.repeat(np.arange(n), np.diff(np.append(starts, codes.size + 1)))[: codes.size]
     lowered = lower_codes(codes)
     apostrophe = lowered == _APOSTROPHE

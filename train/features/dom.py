@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from ..registry import featurizers
-from .base import DOM_COLUMNS, Columns, as_frame, positive, with_dom_columns
+from .base import DOM_COLUMNS, Columns, UnitFeaturizer, positive, with_dom_columns
 
 # Tags whose presence among a block's ancestors (or as the block itself) is a feature.
 ANCESTOR_TAGS: tuple[str, ...] = (
@@ -103,7 +102,7 @@ def attribute_words(value: str) -> list[str]:
     return words
 
 
-class DomFeatures(TransformerMixin, BaseEstimator):
+class DomFeatures(UnitFeaturizer):
     """Tag, ancestor, link, size, position and attribute features of each unit's DOM block.
 
     Explicit flags and numbers come first, then ``n_hash`` buckets of hashed class/id words
@@ -113,10 +112,8 @@ class DomFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, n_hash: int = 1024) -> None:
         self.n_hash = n_hash
 
-    def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> DomFeatures:
+    def _check_params(self) -> None:
         positive("n_hash", self.n_hash)
-        self.n_features_in_ = 1
-        return self
 
     def _hasher(self) -> HashingVectorizer:
         return HashingVectorizer(
@@ -128,7 +125,7 @@ class DomFeatures(TransformerMixin, BaseEstimator):
         )
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
-        frame = with_dom_columns(as_frame(X).copy())
+        frame = with_dom_columns(self._frame(X).copy())
         known = frame["dom_tags"].notna().to_numpy()
         # Units of one block share their tags and attributes: featurize each distinct pair once.
         pairs = frame["dom_tags"].fillna("") + "\x1f" + frame["dom_attrs"].fillna("").str.lower()

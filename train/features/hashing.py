@@ -195,7 +195,10 @@ def word_ngrams(
 
 
 def _powers(base: np.uint64, count: int) -> np.ndarray:
+    """``base**0 .. base**(count-1)`` modulo 2**64 (empty for a count of 0: a batch with no text)."""
     out = np.full(count, base, dtype=np.uint64)
+    if count == 0:
+        return out
     out[0] = 1
     return np.multiply.accumulate(out)
 
