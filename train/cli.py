@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,98 +260,17 @@ def _check_predict_args(args: argparse.Namespace) -> None:
         raise WinnowError(f"--num-proc must be >= 1, got {args.num_proc}")
 
 
-def _is_record_file(source: str) -> bool:
-    from .inference.predict import RECORD_SUFFIXES
+def _predict_options(args: argparse.Namespace) -> Any:
+    from .inference.predict import PredictOptions
 
-    return source != "-" and Path(source).suffix in RECORD_SUFFIXES
-
-
-def _page(model: Any, args: argparse.Namespace, source: str) -> tuple[str, list[dict[str, Any]]]:
-    """An HTML page input's extracted text and labelled segments; the text goes to the sidecar."""
-    from .inference.predict import page_segments, read_page, write_sidecar
-
-    text, segments = page_segments(model, source, read_page(source), args.unit, args.min_confidence)
-    if args.text_sidecar:
-        write_sidecar(args.text_sidecar, source, text)
-    return text, segments
-
-
-def _labelled_inputs(model: Any, args: argparse.Namespace, skip: int) -> Iterator[dict[str, Any]]:
-    """Every output segment of every input in order, after the first ``skip``."""
-    from .inference.predict import (
-        article_segments,
-        is_html,
-        load_records,
-        read_article,
-        record_segments,
+    return PredictOptions(
+        unit=args.unit,
+        min_confidence=args.min_confidence,
+        num_proc=args.num_proc,
+        input_format=args.input_format,
+        text_sidecar=args.text_sidecar,
+        progress=not args.quiet,
     )
-
-    for source in args.inputs:
-        if _is_record_file(source):
-            ds = load_records(Path(source), num_proc=args.num_proc)
-            here = min(skip, len(ds)) if skip else 0
-            skip -= here
-            yield from record_segments(
-                model,
-                Path(source),
-                ds,
-                skip=here,
-                num_proc=args.num_proc,
-                min_confidence=args.min_confidence,
-                progress=not args.quiet,
-            )
-            continue
-        if is_html(source, args.input_format):
-            segments: Iterable[dict[str, Any]] = _page(model, args, source)[1]
-        else:
-            text = read_article(source)
-            segments = article_segments(
-                model, source, text, args.unit, args.min_confidence, progress=not args.quiet
-            )
-        for segment in segments:
-            if skip:
-                skip -= 1
-            else:
-                yield segment
-
-
-def _html_page(model: Any, args: argparse.Namespace) -> str:
-    from .inference.highlight import render_page
-    from .inference.predict import (
-        article_segments,
-        is_html,
-        load_records,
-        read_article,
-        record_segments,
-    )
-
-    documents = []
-    for source in args.inputs:
-        if _is_record_file(source):
-            path = Path(source)
-            segments = record_segments(
-                model,
-                path,
-                load_records(path, num_proc=args.num_proc),
-                num_proc=args.num_proc,
-                min_confidence=args.min_confidence,
-                progress=not args.quiet,
-            )
-            text, shifted, cursor = [], [], 0
-            for seg in segments:
-                text.append(seg["text"])
-                shifted.append({**seg, "start": cursor, "end": cursor + len(seg["text"])})
-                cursor += len(seg["text"]) + 1
-            documents.append((source, "\n".join(text), shifted))
-        elif is_html(source, args.input_format):
-            documents.append((source, *_page(model, args, source)))
-        else:
-            text = read_article(source)
-            segments = article_segments(
-                model, source, text, args.unit, args.min_confidence, progress=not args.quiet
-            )
-            documents.append((source, text, list(segments)))
-    return render_page(documents, model.labels)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -362,6 +281,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         count_complete_lines,
         format_line,
         in_batches,
+        labelled_inputs,
         run_identity,
         start_run,
     )
@@ -372,7 +292,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         check_output(args.output, args.inputs)
     model = load_model(args.model, allow_pickle=args.allow_pickle)
     if args.format == "html":
-        page = _html_page(model, args)
+        from .inference.highlight import render_page
+        from .inference.predict import highlighted_documents
+
+        documents = highlighted_documents(model, args.inputs, _predict_options(args))
+        page = render_page(documents, model.labels)
         if args.output:
             write_atomic(args.output, page.encode("utf-8"))
         else:
@@ -388,7 +312,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         start_run(args.output, run_identity(args.inputs, options), resume=args.resume)
     skip = count_complete_lines(args.output) if args.resume else 0
     with LineWriter(args.output, append=args.resume) as out:
-        for segments in in_batches(_labelled_inputs(model, args, skip), 1024):
+        labelled = labelled_inputs(model, args.inputs, _predict_options(args), skip)
+        for segments in in_batches(labelled, 1024):
             out.write("".join(format_line(segment, args.format) for segment in segments))
     return 0
 

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
@@ -443,3 +444,99 @@ def start_run(output: Path, identity: dict[str, Any] | None, resume: bool) -> No
             )
         return
     write_atomic(record, (json.dumps(identity, indent=2) + "\n").encode())
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """How ``winnow predict`` reads and labels its inputs."""
+
+    unit: str = "sentence"
+    min_confidence: float = 0.0
+    num_proc: int = 1
+    input_format: str = "auto"
+    text_sidecar: Path | None = None
+    progress: bool = True
+
+
+def is_record_file(source: str) -> bool:
+    """Whether an input is a record file (each record's ``text`` one unit), by its extension."""
+    return source != "-" and Path(source).suffix in RECORD_SUFFIXES
+
+
+def _page(
+    model: Classifier, source: str, options: PredictOptions
+) -> tuple[str, list[dict[str, Any]]]:
+    """An HTML input's extracted text and labelled segments; the text goes to the sidecar."""
+    text, segments = page_segments(
+        model, source, read_page(source), options.unit, options.min_confidence
+    )
+    if options.text_sidecar:
+        write_sidecar(options.text_sidecar, source, text)
+    return text, segments
+
+
+def _records(
+    model: Classifier, path: Path, ds: Any, options: PredictOptions, skip: int = 0
+) -> Iterator[dict[str, Any]]:
+    """The labelled records of a record file, after the first ``skip``."""
+    return record_segments(
+        model,
+        path,
+        ds,
+        skip=skip,
+        num_proc=options.num_proc,
+        min_confidence=options.min_confidence,
+        progress=options.progress,
+    )
+
+
+def _document(
+    model: Classifier, source: str, options: PredictOptions
+) -> tuple[str, Iterable[dict[str, Any]]]:
+    """An article or HTML input's text and its labelled segments."""
+    if is_html(source, options.input_format):
+        return _page(model, source, options)
+    text = read_article(source)
+    segments = article_segments(
+        model, source, text, options.unit, options.min_confidence, progress=options.progress
+    )
+    return text, segments
+
+
+def labelled_inputs(
+    model: Classifier, inputs: list[str], options: PredictOptions, skip: int = 0
+) -> Iterator[dict[str, Any]]:
+    """Every output segment of every input in order, after the first ``skip`` (a resumed run)."""
+    for source in inputs:
+        if is_record_file(source):
+            ds = load_records(Path(source), num_proc=options.num_proc)
+            here = min(skip, len(ds)) if skip else 0
+            skip -= here
+            yield from _records(model, Path(source), ds, options, here)
+            continue
+        for segment in _document(model, source, options)[1]:
+            if skip:
+                skip -= 1
+            else:
+                yield segment
+
+
+def highlighted_documents(
+    model: Classifier, inputs: list[str], options: PredictOptions
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """``(source, text, segments)`` for the HTML view; a record file becomes one document of its
+    records, one a line, with offsets re-based onto that text."""
+    documents = []
+    for source in inputs:
+        if is_record_file(source):
+            text, shifted, cursor = [], [], 0
+            ds = load_records(Path(source), num_proc=options.num_proc)
+            for segment in _records(model, Path(source), ds, options):
+                text.append(segment["text"])
+                shifted.append({**segment, "start": cursor, "end": cursor + len(segment["text"])})
+                cursor += len(segment["text"]) + 1
+            documents.append((source, "\n".join(text), shifted))
+        else:
+            text, segments = _document(model, source, options)
+            documents.append((source, text, list(segments)))
+    return documents
