@@ -128,3 +128,25 @@ def test_one_evaluator_states_how_it_read_the_set(tmp_path: Path) -> None:
     assert "read in their articles, bootstrap by article" in format_metrics(in_article, "set")
     with pytest.raises(ValueError, match="context 'article' needs a doc_id"):
         evaluate_set(model.proba_frame, frame.assign(doc_id=None), model.labels, context="article")
+
+
+def test_bootstrap_draws_the_same_resamples_as_one_f1_score_per_resample() -> None:
+    """The array form of the bootstrap gives exactly the interval of scoring each resample."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(1)
+    y_true = rng.choice(LABELS, 600)
+    y_pred = np.where(rng.random(600) < 0.8, y_true, rng.choice(LABELS, 600))
+    groups = [f"doc{i % 90}" if i % 7 else None for i in range(600)]
+    order: dict[object, list[int]] = {}
+    for i, g in enumerate(groups):
+        order.setdefault(("unit", i) if g is None else ("doc", g), []).append(i)
+    members = [np.asarray(v) for v in order.values()]
+    draw = np.random.default_rng(0)
+    scores = []
+    for _ in range(200):
+        rows = np.concatenate([members[p] for p in draw.integers(0, len(members), len(members))])
+        scores.append(f1_score(y_true[rows], y_pred[rows], labels=LABELS, average="macro"))
+    expected = np.percentile(scores, [2.5, 97.5])
+    found = bootstrap_macro_f1(y_true, y_pred, LABELS, groups, n_resamples=200)
+    np.testing.assert_allclose(found, expected, atol=1e-12)

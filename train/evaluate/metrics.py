@@ -66,17 +66,38 @@ def bootstrap_macro_f1(
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """Percentile interval of macro-F1, resampling whole articles where ``groups`` are given."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    members = _groups_to_members(len(y_true), groups)
+    """Percentile interval of macro-F1, resampling whole articles where ``groups`` are given.
+
+    Each resampling unit's confusion counts are computed once; a resample's confusion matrix is
+    its draw counts times those, so resamples cost array products instead of one ``f1_score``
+    call each (the same draws and the same figures).
+    """
+    labels = list(labels)
+    k = len(labels)
+    code = {label: i for i, label in enumerate(labels)}
+    true_codes = np.asarray([code.get(y, -1) for y in y_true])
+    pred_codes = np.asarray([code.get(y, -1) for y in y_pred])
+    members = _groups_to_members(len(true_codes), groups)
+    owner = np.empty(len(true_codes), dtype=np.int64)
+    for g, rows in enumerate(members):
+        owner[rows] = g
+    known = (true_codes >= 0) & (pred_codes >= 0)
+    cells = true_codes[known] * k + pred_codes[known]
+    per_group = np.zeros((len(members), k * k))
+    np.add.at(per_group, (owner[known], cells), 1.0)
     rng = np.random.default_rng(seed)
     scores = np.empty(n_resamples)
-    for r in range(n_resamples):
-        picked = rng.integers(0, len(members), size=len(members))
-        rows = np.concatenate([members[p] for p in picked])
-        scores[r] = f1_score(
-            y_true[rows], y_pred[rows], labels=list(labels), average="macro", zero_division=0
-        )
+    chunk = max(1, 2_000_000 // max(len(members), 1))
+    for first in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - first)
+        picked = rng.integers(0, len(members), size=(size, len(members)))
+        offsets = (np.arange(size) * len(members))[:, None]
+        draws = np.bincount((picked + offsets).ravel(), minlength=size * len(members))
+        confusion = (draws.reshape(size, len(members)) @ per_group).reshape(size, k, k)
+        tp = np.diagonal(confusion, axis1=1, axis2=2)
+        denominator = confusion.sum(axis=2) + confusion.sum(axis=1)
+        f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+        scores[first : first + size] = f1.mean(axis=1)
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(scores, [tail, 100 - tail])
     return float(low), float(high)
