@@ -120,6 +120,26 @@ def has_article(frame: pd.DataFrame) -> np.ndarray:
     return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
 
 
+def article_rows(frame: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
+    """The row indices of each article in ``position`` order (a missing position last, ties in
+    row order), and the rows of lone units (no ``doc_id``)."""
+    if "doc_id" not in frame.columns:
+        return [], np.arange(len(frame))
+    known = frame["doc_id"].notna().to_numpy()
+    rows = np.flatnonzero(known)
+    if not rows.size:
+        return [], np.arange(len(frame))
+    keys = frame["doc_id"].iloc[rows].astype(str).to_numpy()
+    if "position" in frame.columns:
+        position = frame["position"].iloc[rows].to_numpy(dtype=float, na_value=np.inf)
+    else:
+        position = np.zeros(len(rows))
+    order = rows[np.lexsort((rows, position, keys))]
+    sorted_keys = keys[np.searchsorted(rows, order)]
+    cuts = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    return np.split(order, cuts), np.flatnonzero(~known)
+
+
 def isolated(frame: pd.DataFrame) -> pd.DataFrame:
     """The same units with their article information removed, as lone sentences arrive at inference."""
     alone = frame.copy()

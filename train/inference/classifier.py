@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..features.base import with_dom_columns
+from ..features.base import article_rows, with_dom_columns
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
 from .decode import ArticleDecoder
@@ -97,18 +97,11 @@ def article_batches(
     batches in any order. An article longer than ``batch_size`` is cut into windows scored with
     ``margin`` neighbours on either side, which they read but do not answer for.
     """
-    if "doc_id" in frame.columns and frame["doc_id"].notna().any():
-        known = frame["doc_id"].notna().to_numpy()
-        keys = pd.Series(np.where(known, frame["doc_id"].astype(str), ""), index=frame.index)
-        first_seen = pd.factorize(keys)[0]
-        article = np.where(known, first_seen, -1)  # lone units: one pseudo-article, no neighbours
-        position = frame["position"].to_numpy(dtype=float, na_value=0.0)
-        order = np.lexsort((position, article))
-        cuts = np.flatnonzero(np.diff(article[order])) + 1
-        articles = np.split(order, cuts)
-    else:
-        articles = [np.arange(len(frame))]
-        margin = 0
+    articles, lone = article_rows(frame)
+    if not articles:
+        margin = 0  # no article: no unit reads a neighbour
+    if lone.size:
+        articles.insert(0, lone)  # one pseudo-article of units with no neighbours
     batch: list[np.ndarray] = []
     size = 0
     for rows in articles:

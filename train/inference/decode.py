@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PackageError
+from ..features.base import article_rows
 
 DECODERS = ("none", "forward_backward")
 
@@ -77,19 +78,7 @@ class ArticleDecoder:
         Rows may come in any order: each article is read in ``position`` order.
         """
         out = proba.copy()
-        if "doc_id" not in frame.columns or not frame["doc_id"].notna().any():
-            return out
-        known = frame["doc_id"].notna().to_numpy()
-        rows = np.flatnonzero(known)
-        keys = frame["doc_id"].iloc[rows].astype(str).to_numpy()
-        if "position" in frame.columns:
-            position = frame["position"].iloc[rows].to_numpy(dtype=float, na_value=np.inf)
-        else:
-            position = np.arange(len(rows), dtype=float)
-        order = rows[np.lexsort((rows, position, keys))]
-        sorted_keys = frame["doc_id"].iloc[order].astype(str).to_numpy()
-        cuts = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-        for article in np.split(order, cuts):
+        for article in article_rows(frame)[0]:
             out[article] = self.posteriors(proba[article])
         return out
 
