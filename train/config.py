@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -40,6 +41,9 @@ class DataConfig:
     seed: int = 13
     on_error: Literal["raise", "skip"] = "raise"
     max_chars: int = 5000
+    # glob of source files -> weight of their units in the fit (1.0 where none matches); lets a
+    # large kind of document (whole pages) teach its layout without outvoting lone sentences
+    source_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -363,6 +367,11 @@ def _check_values(config: RunConfig, path: Path) -> None:
         raise ConfigError(f"{path}: data.max_chars must be >= 1")
     if not config.data.source:
         raise ConfigError(f"{path}: data.source: list at least one data file or glob")
+    for pattern, weight in config.data.source_weights.items():
+        if not math.isfinite(weight) or weight <= 0:
+            raise ConfigError(
+                f"{path}: data.source_weights.{pattern}: weight must be a number > 0, got {weight}"
+            )
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:
@@ -391,6 +400,11 @@ def check_training(config: RunConfig) -> None:
         raise ConfigError("training.shuffle_buffer must be >= 0 (0: no shuffling)")
     if not training.streaming:
         return
+    if config.data.source_weights:
+        raise ConfigError(
+            "data.source_weights: weighted sources need the training set in memory; "
+            "remove them with training.streaming: true"
+        )
     if config.article.decoder != "none":
         raise ConfigError(
             "article.decoder: the article pass counts label transitions over the training set "

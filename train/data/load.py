@@ -55,6 +55,22 @@ def resolve_files(patterns: Sequence[str]) -> list[Path]:
     return files
 
 
+def source_weights(frame: pd.DataFrame, config: DataConfig) -> np.ndarray | None:
+    """Each unit's weight in the fit from ``data.source_weights`` (1.0 where no pattern matches its
+    file; the last matching pattern wins), or None where the config weights nothing."""
+    if not config.source_weights:
+        return None
+    files = frame["_file"].astype(str).to_numpy()
+    sources = {str(f) for f in resolve_files(config.source)}
+    weights = np.ones(len(frame))
+    for pattern, weight in config.source_weights.items():
+        matched = {m for m in glob.glob(pattern) if str(Path(m)) in sources}
+        if not matched:
+            raise DataError(f"data.source_weights.{pattern}: matches no file of data.source")
+        weights[np.isin(files, [str(Path(m)) for m in matched])] = weight
+    return weights
+
+
 def fingerprint(files: Sequence[Path]) -> dict[str, str]:
     """sha256 of each data file, so a packaged model says exactly what it was trained on."""
     return {str(f): sha256_file(f) for f in files}

@@ -175,12 +175,18 @@ def _searcher(
 
 
 def search_pipeline(
-    pipeline: Pipeline, config: RunConfig, X: pd.DataFrame, y: pd.Series, groups: np.ndarray
+    pipeline: Pipeline,
+    config: RunConfig,
+    X: pd.DataFrame,
+    y: pd.Series,
+    groups: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> SearchResult:
     """Run the configured search on the training frame ``X``, every fold split by article.
 
     ``groups`` gives each row's article (an isolated copy has its original's), so neither the
     search's folds nor a model's inner calibration folds put a unit and its copy apart.
+    ``weights`` (``data.source_weights``) weight each row in every fit; the scores stay unweighted.
     """
     params = search_params(pipeline, config)
     by_target = {p.target: p.key for p in params}
@@ -194,7 +200,10 @@ def search_pipeline(
     searcher = _searcher(
         pipeline, config, {p.target: p.values for p in params}, GroupKFold(config.search.cv)
     )
-    searcher.fit(X, y, groups=groups, **group_fit_params(pipeline, groups))
+    fit_params = group_fit_params(pipeline, groups)
+    if weights is not None:
+        fit_params[f"{pipeline.steps[-1][0]}__sample_weight"] = weights
+    searcher.fit(X, y, groups=groups, **fit_params)
     results = searcher.cv_results_
     trials = []
     for i, candidate in enumerate(results["params"]):

@@ -3,6 +3,7 @@ streamed in batches. Both answer the same questions, so one run drives either.""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Collection
 from typing import Any, Protocol
 
@@ -11,9 +12,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..config import RunConfig
-from ..data.load import LoadedData, load_units
+from ..data.load import LoadedData, load_units, source_weights
 from ..data.split import article_groups
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..features.base import copy_mask, isolated, unit_columns
 from .pipeline import group_fit_params
 from .search import SearchResult, search_pipeline
@@ -45,6 +46,28 @@ def training_groups(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
     return groups
 
 
+def training_weights(train: pd.DataFrame, config: RunConfig) -> np.ndarray | None:
+    """The weight of each row of ``training_frame`` (``data.source_weights``), or None."""
+    weights = source_weights(train, config.data)
+    if weights is not None and config.training.isolated_copies:
+        weights = np.concatenate([weights, weights[copy_mask(train)]])
+    return weights
+
+
+def fit_params(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> dict[str, Any]:
+    """The model's fit parameters: each row's article for its inner folds, and its weight."""
+    params = group_fit_params(pipeline, training_groups(train, config))
+    weights = training_weights(train, config)
+    if weights is not None:
+        name, model = pipeline.steps[-1]
+        if "sample_weight" not in inspect.signature(model.fit).parameters:
+            raise ConfigError(
+                f"data.source_weights: model {config.model.name} cannot weight its training units"
+            )
+        params[f"{name}__sample_weight"] = weights
+    return params
+
+
 def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
     """Fit on the training frame, with every inner cross-validation (calibration) split by article.
 
@@ -53,7 +76,7 @@ def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
     """
     X, y = training_frame(train, config), training_labels(train, config)
     try:
-        return pipeline.fit(X, y, **group_fit_params(pipeline, training_groups(train, config)))
+        return pipeline.fit(X, y, **fit_params(pipeline, train, config))
     except ValueError as exc:
         if "folds need at least" in str(exc):
             raise DataError(f"model.params.{exc}") from None
@@ -104,7 +127,8 @@ class InMemoryTraining:
             return fit_pipeline(pipeline, train, self.config)
         X, y = training_frame(train, self.config), training_labels(train, self.config)
         groups = training_groups(train, self.config)
-        self.searched = search_pipeline(pipeline, self.config, X, y, groups)
+        weights = training_weights(train, self.config)
+        self.searched = search_pipeline(pipeline, self.config, X, y, groups, weights)
         self.searched.apply_to(self.config)
         return self.searched.best
 
