@@ -312,3 +312,55 @@ def test_cli_evaluates_spans_as_predict_labels_them(
     spans, _ = read_spans(labels)
     assert metrics == score_spans(spans, units, content_vs_boilerplate=True)
     assert main(["evaluate", str(decoded_model)]) == 2
+
+
+def test_a_config_names_span_sets_and_the_run_reports_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """metrics.json, the manifest, report.html and the card carry the whole-document sets the
+    config names, scored exactly as ``winnow evaluate --spans`` scores the package."""
+    from winnow.fit.run import run
+
+    labels = write_spans(
+        tmp_path,
+        [
+            span("Home | World | Sport | Opinion", "boilerplate"),
+            span("The barrier closed for the first time on Tuesday night.", "content"),
+            span("© 2026 The Courier", "boilerplate"),
+        ],
+    )
+    config = load_config(
+        ROOT / "configs/default.yaml",
+        [
+            "features=[{name: hashed_tfidf_words.v1}, {name: blocks.v2, weight: 0.3}]",
+            "model={name: logreg.v1}",
+            "evaluation.bootstrap=0",
+            "evaluation.cv_folds=0",
+            f"evaluation.span_sets=[{{labels: {labels}, content_vs_boilerplate: true}}]",
+        ],
+    )
+    out = tmp_path / "model"
+    result = run(config, output=out, progress=False)
+    reported = result.metrics["span_sets"][str(labels)]
+    assert (
+        main(["evaluate", str(out), "--spans", str(labels), "--content-vs-boilerplate", "--json"])
+        == 0
+    )
+    assert reported == json.loads(capsys.readouterr().out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["metrics"][f"{labels}_balanced_accuracy"] == reported["balanced_accuracy"]
+    assert "Whole documents (span-labelled)" in (out / "report.html").read_text()
+    assert str(labels) in (out / "MODEL_CARD.md").read_text()
+    assert str(labels) in result.report
+
+
+def test_a_bad_span_set_is_named_before_any_fit(tmp_path: Path) -> None:
+    from winnow.fit.run import run
+
+    labels = write_spans(tmp_path, [{"file": "page1.txt", "start": 9, "end": 3, "label": "x"}])
+    config = load_config(
+        ROOT / "configs/default.yaml", [f"evaluation.span_sets=[{{labels: {labels}}}]"]
+    )
+    with pytest.raises(DataError, match=r"labels\.jsonl:1: expected 0 <= start < end"):
+        run(config, output=tmp_path / "model", progress=False)
+    assert not (tmp_path / "model" / "manifest.json").exists()

@@ -97,10 +97,20 @@ class ParallelConfig:
 
 
 @dataclass
+class SpanSetConfig:
+    """Whole documents labelled by character spans (``file``, ``start``, ``end``, ``label`` a line,
+    the documents beside the labels file), scored with each document labelled in its context."""
+
+    labels: str
+    content_vs_boilerplate: bool = False
+
+
+@dataclass
 class EvaluationConfig:
     """What is scored after training, besides the test split."""
 
     extra_sets: list[str] = field(default_factory=list)
+    span_sets: list[SpanSetConfig] = field(default_factory=list)
     bootstrap: int = 1000
     cv_folds: int = 0
     min_confidence: float = 0.5

@@ -145,6 +145,28 @@ def _metrics_table(sets: dict[str, dict[str, Any]]) -> str:
     )
 
 
+def _span_sets_table(span_sets: dict[str, dict[str, Any]]) -> str:
+    """Whole documents scored by their labelled spans, one row a set."""
+    rows = []
+    for name, m in span_sets.items():
+        per_label = " ".join(
+            f"{label} F1 {m['f1'][label]:.3f} recall {m['recall'][label]:.3f}"
+            for label in m["labels"]
+        )
+        mapping = "content vs boilerplate" if m["content_vs_boilerplate"] else "as labelled"
+        rows.append(
+            f"<tr><td class=text>{_esc(name)}</td><td>{m['n_files']}</td><td>{m['n_spans']}</td>"
+            f"<td class=text>{mapping}</td><td>{m['macro_f1']:.3f}</td>"
+            f"<td>{m['balanced_accuracy']:.3f}</td><td class=text>{_esc(per_label)}</td></tr>"
+        )
+    return (
+        "<table><tr><th class=text>set</th><th>documents</th><th>spans</th><th class=text>read as"
+        "</th><th>macro-F1</th><th>balanced accuracy</th><th class=text>per label</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
 def _per_class_table(m: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td class=text>{_esc(label)}</td><td>{c['precision']:.3f}</td><td>{c['recall']:.3f}</td>"
@@ -250,6 +272,13 @@ def render_report(
         "<h3>Test split per class</h3>",
         _per_class_table(test),
     ]
+    if metrics.get("span_sets"):
+        sections += [
+            "<h2 id=documents>Whole documents (span-labelled)</h2>",
+            "<p class=muted>Each document labelled in its context as <code>label_article</code> "
+            "labels it; a span takes the label of the units covering most of it.</p>",
+            _span_sets_table(metrics["span_sets"]),
+        ]
     if "cv" in metrics:
         sections += ["<h2 id=cv>Cross-validation</h2>", _cv_table(metrics["cv"])]
     sections += [

@@ -30,8 +30,11 @@ from ..evaluate.metrics import (
     score_groups,
 )
 from ..evaluate.report import most_confident_errors, render_report
+from ..evaluate.spans import Span, format_span_metrics, read_spans, score_spans
 from ..features.base import FRAME_COLUMNS
+from ..inference.classifier import Classifier
 from ..inference.decode import ArticleDecoder
+from ..inference.predict import read_article
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
 from .cv import cross_validate, quiet
@@ -168,13 +171,52 @@ def evaluate_fitted(
     return metrics, test_proba, predictions
 
 
+SpanSets = dict[str, tuple[list[Span], dict[str, Path], bool]]
+
+
+def read_span_sets(config: RunConfig) -> SpanSets:
+    """The span-labelled document sets the config names, read (and checked) before any fit."""
+    return {
+        s.labels: (*read_spans(Path(s.labels)), s.content_vs_boilerplate)
+        for s in config.evaluation.span_sets
+    }
+
+
+def evaluate_span_sets(
+    pipeline: Any, config: RunConfig, decoder: ArticleDecoder | None, span_sets: SpanSets
+) -> dict[str, dict[str, Any]]:
+    """Span scores of each whole-document set, every document labelled as the package will label
+    it (``label_article``: segmentation, context and the article pass)."""
+    if not span_sets:
+        return {}
+    manifest = {
+        "config": config.to_dict(),
+        **({"article_pass": decoder.to_dict()} if decoder else {}),
+    }
+    labeller = Classifier(pipeline, manifest)
+    found = {}
+    for path, (spans, documents, content_vs_boilerplate) in span_sets.items():
+        units = {
+            name: labeller.label_article(read_article(str(document)), doc=name)
+            for name, document in documents.items()
+        }
+        found[path] = score_spans(spans, units, content_vs_boilerplate)
+    return found
+
+
 def headline_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The figures a manifest carries: macro-F1 of the test, dev and extra sets."""
+    """The figures a manifest carries: macro-F1 of the test, dev and extra sets, and the span
+    sets' macro-F1 (balanced accuracy where they are scored as content vs boilerplate)."""
+    spans = {}
+    for path, m in metrics.get("span_sets", {}).items():
+        key = "balanced_accuracy" if m["content_vs_boilerplate"] else "macro_f1"
+        spans[f"{path}_{key}"] = m[key]
     return {
         "test_macro_f1": metrics["test"]["macro_f1"],
         "test_macro_f1_ci95": metrics["test"].get("macro_f1_ci95"),
         "dev_macro_f1": metrics.get("dev", {}).get("macro_f1"),
         **{f"{p}_macro_f1": m["macro_f1"] for p, m in metrics["extra_sets"].items()},
+        **spans,
     }
 
 
@@ -184,6 +226,7 @@ def format_report(metrics: dict[str, Any]) -> str:
     if "dev" in metrics:
         parts.append(format_metrics(metrics["dev"], "dev split"))
     parts += [format_metrics(m, p) for p, m in metrics["extra_sets"].items()]
+    parts += [format_span_metrics(m, p) for p, m in metrics.get("span_sets", {}).items()]
     a = metrics["abstention"]
     parts.append(
         f"abstaining below {a['min_confidence']:.2f}: coverage {a['coverage']:.3f}, "
@@ -221,6 +264,7 @@ def run(
                 path: read_labelled_jsonl(path, config.data.labels)
                 for path in config.evaluation.extra_sets
             }
+            span_sets = read_span_sets(config)
         with timer.stage("split"):
             frame = data.frame
             frame["split"] = assign_splits(frame, config.data)
@@ -239,6 +283,9 @@ def run(
                 pipeline, config, test, extra, dev, timer.note, decoder
             )
             metrics.update(training.metrics(train))
+            if span_sets:
+                timer.note(f"{len(span_sets)} span-labelled document set(s)")
+                metrics["span_sets"] = evaluate_span_sets(pipeline, config, decoder, span_sets)
             if config.evaluation.cv_folds:
                 metrics["cv"] = cross_validate(
                     config, train, config.evaluation.cv_folds, timer.note

@@ -39,6 +39,19 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {m['n']} | {m['macro_f1']:.3f} | {interval} | {m['accuracy']:.3f} |"
         )
+    if metrics.get("span_sets"):
+        lines += [
+            "",
+            "Whole documents, each labelled in its context (span-labelled sets):",
+            "",
+            "| set | documents | spans | macro-F1 | balanced accuracy |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {name} | {m['n_files']} | {m['n_spans']} | {m['macro_f1']:.3f} | "
+            f"{m['balanced_accuracy']:.3f} |"
+            for name, m in metrics["span_sets"].items()
+        ]
     lines += [
         "",
         "## Limits",
