@@ -2,15 +2,19 @@
 
     python data/build_documents.py [DOCUMENTS_DIR] [CORPUS_DIR]
 
-Each line of ``data/documents/<stem>.jsonl`` is one document: ``doc_id``, ``kind``,
-``site_style``, ``domain``, ``genre``, ``publisher`` and ``blocks``, a list of blocks, each a list
-of ``[label, unit text]``. A block is what a page shows as one line or paragraph. Every unit
-becomes a row of ``data/corpus/r5_<stem>.jsonl`` with its ``position`` in the document and the
-index of its ``block``; no split column, so the seeded hash of the ``doc_id`` assigns the split.
+Each line of ``data/documents/<stem>.jsonl`` (the stem names the round, e.g. ``r5_pages_x``) is
+one document: ``doc_id``, ``kind``, ``site_style``, ``domain``, ``genre``, ``publisher`` and
+``blocks``, a list of blocks, each a list of ``[label, unit text]``, and optionally ``isolate``.
+A block is what a page shows as one line or paragraph. Every unit becomes a row of
+``data/corpus/<stem>.jsonl`` with its ``position`` in the document and the index of its ``block``;
+no split column, so the seeded hash of the ``doc_id`` assigns the split.
 Units of a whole ``page`` get ``isolate: false``: they train in their page only, since much of a
 page (readers' comments, bios, notices) is furniture only because of where it stands, and its
 lone copies taught the model that short claims are boilerplate (real sentences 0.836 -> 0.843
-macro-F1 with it, pages and editorials unchanged).
+macro-F1 with it, pages and editorials unchanged). A document that says ``"isolate": false``
+gets the same: round 6's editorials, whose flat claims are opinion because an editorial makes
+them; their lone copies taught that any flat declarative is opinion (lone news event sentences
+0.792 -> 0.774).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def unit_rows(document: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
     for key in DOCUMENT_KEYS:
         if key not in document:
             raise DataError(f"{where}: missing key '{key}'")
+    if not isinstance(document.get("isolate", True), bool):
+        raise DataError(f"{where}: 'isolate' must be true or false")
     units = []
     for b, block in enumerate(document["blocks"]):
         if not isinstance(block, list) or not block:
@@ -51,12 +57,17 @@ def unit_rows(document: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
             "doc_len": len(units),
             "block": block,
             **{key: document[key] for key in CARRIED_KEYS},
-            **({"isolate": False} if document["kind"] == "page" else {}),
+            **({} if isolated_copies(document) else {"isolate": False}),
         }
 
 
+def isolated_copies(document: dict[str, Any]) -> bool:
+    """Whether the document's units also train alone: not for pages, nor where it says not."""
+    return document["kind"] != "page" and document.get("isolate", True) is not False
+
+
 def build_file(source: Path, corpus: Path) -> Path:
-    """Write ``corpus/r5_<stem>.jsonl`` from one documents file; a bad line names file and line."""
+    """Write ``corpus/<stem>.jsonl`` from one documents file; a bad line names file and line."""
     rows, seen = [], set()
     for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -72,7 +83,7 @@ def build_file(source: Path, corpus: Path) -> Path:
             raise DataError(f"{where}: duplicate doc_id {document.get('doc_id')!r}")
         seen.add(document.get("doc_id"))
         rows += [json.dumps(r, ensure_ascii=False) for r in unit_rows(document, where)]
-    target = corpus / f"r5_{source.stem}.jsonl"
+    target = corpus / f"{source.stem}.jsonl"
     partial = target.with_suffix(".jsonl.tmp")
     partial.write_text("\n".join(rows) + "\n", encoding="utf-8")
     partial.replace(target)

@@ -67,7 +67,7 @@ def test_documents_become_unit_rows_with_block_and_position(tmp_path: Path) -> N
             [["event", "The clinic closed in May."], ["opinion", "It was a mistake."]],
         ],
     }
-    (documents / "columns.jsonl").write_text(json.dumps(document) + "\n", encoding="utf-8")
+    (documents / "r5_columns.jsonl").write_text(json.dumps(document) + "\n", encoding="utf-8")
     assert build_documents_module().main([str(documents), str(corpus)]) == 0
     rows = [json.loads(line) for line in (corpus / "r5_columns.jsonl").read_text().splitlines()]
     assert [(r["position"], r["block"], r["label"]) for r in rows] == [
@@ -91,6 +91,27 @@ def test_a_bad_unit_names_file_and_line(tmp_path: Path) -> None:
     source.write_text('{"doc_id": "x"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"pages\.jsonl:1: missing key 'kind'"):
         module.build_file(source, tmp_path)
+
+
+def test_a_column_that_says_isolate_false_trains_in_its_article_only(tmp_path: Path) -> None:
+    module = build_documents_module()
+    document = {
+        "doc_id": "r6-x-001",
+        "kind": "column",
+        "site_style": "news",
+        "domain": "politics",
+        "genre": "editorial",
+        "publisher": "The Courier",
+        "blocks": [[["opinion", "The treaty froze the quarrel in place."]]],
+    }
+    rows = list(module.unit_rows(document, "x"))
+    assert "isolate" not in rows[0]
+    rows = list(module.unit_rows({**document, "isolate": False}, "x"))
+    assert rows[0]["isolate"] is False
+    with pytest.raises(DataError, match="x: 'isolate' must be true or false"):
+        list(module.unit_rows({**document, "isolate": "no"}, "x"))
+    shipped = ROOT / "data/corpus/r6_editorials_a.jsonl"
+    assert all(json.loads(line)["isolate"] is False for line in shipped.open(encoding="utf-8"))
 
 
 # --- block features ------------------------------------------------------------------------
