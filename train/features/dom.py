@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from ..registry import featurizers
-from .base import DOM_COLUMNS, Columns, UnitFeaturizer, positive, with_dom_columns
+from .base import DOM_COLUMNS, Columns, UnitFeaturizer, positive
 
 # Tags whose presence among a block's ancestors (or as the block itself) is a feature.
 ANCESTOR_TAGS: tuple[str, ...] = (
@@ -102,6 +102,24 @@ def attribute_words(value: str) -> list[str]:
     return words
 
 
+def _text_column(frame: pd.DataFrame, column: str) -> list[str | None]:
+    """A DOM text column as strings, ``None`` where missing or absent (plain text)."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [v if isinstance(v, str) else None for v in frame[column].tolist()]
+
+
+def _number_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A DOM number column as floats, 0 where missing, absent or not a number."""
+    if column not in frame.columns:
+        return np.zeros(len(frame))
+    values = frame[column]
+    if not pd.api.types.is_float_dtype(values.dtype):
+        values = pd.to_numeric(values, errors="coerce")
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(numbers), 0.0, numbers)
+
+
 class DomFeatures(UnitFeaturizer):
     """Tag, ancestor, link, size, position and attribute features of each unit's DOM block.
 
@@ -125,19 +143,25 @@ class DomFeatures(UnitFeaturizer):
         )
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
-        frame = with_dom_columns(self._frame(X).copy())
-        known = frame["dom_tags"].notna().to_numpy()
+        frame = self._frame(X)
+        tags = _text_column(frame, "dom_tags")
+        known = np.array([t is not None for t in tags], dtype=bool)
         # Units of one block share their tags and attributes: featurize each distinct pair once.
-        pairs = frame["dom_tags"].fillna("") + "\x1f" + frame["dom_attrs"].fillna("").str.lower()
-        codes, uniques = pd.factorize(pairs)
-        flags = np.zeros((len(uniques), len(ANCESTOR_TAGS) + len(OWN_TAGS) + len(HINTS)))
+        pairs: dict[tuple[str, str], int] = {}
+        codes = np.array(
+            [
+                pairs.setdefault((t or "", (a or "").lower()), len(pairs))
+                for t, a in zip(tags, _text_column(frame, "dom_attrs"), strict=True)
+            ],
+            dtype=np.intp,
+        )
+        flags = np.zeros((len(pairs), len(ANCESTOR_TAGS) + len(OWN_TAGS) + len(HINTS)))
         ancestor_index = {t: k for k, t in enumerate(ANCESTOR_TAGS)}
         own_index = {t: len(ANCESTOR_TAGS) + k for k, t in enumerate(OWN_TAGS)}
         hint_index = {h: len(ANCESTOR_TAGS) + len(OWN_TAGS) + k for k, h in enumerate(HINTS)}
         attrs = []
-        for u, pair in enumerate(uniques):
-            tags, attr = pair.split("\x1f")
-            names = tags.split()
+        for u, (tags_of_block, attr) in enumerate(pairs):
+            names = tags_of_block.split()
             for name in names:
                 k = ancestor_index.get(name)
                 if k is not None:
@@ -149,12 +173,12 @@ class DomFeatures(UnitFeaturizer):
                 if k is not None:
                     flags[u, k] = 1.0
             attrs.append(attr)
-        density = frame["link_density"].fillna(0.0).clip(0.0, 1.0).to_numpy()
-        depth = frame["dom_depth"].fillna(0.0).to_numpy()
-        chars = frame["block_chars"].fillna(0.0).clip(lower=0.0).to_numpy()
-        position = frame["dom_position"].fillna(0.0).clip(0.0, 1.0).to_numpy()
-        parent = frame["parent_text_share"].fillna(0.0).clip(0.0, 1.0).to_numpy()
-        container = frame["container_text_share"].fillna(0.0).clip(0.0, 1.0).to_numpy()
+        density = np.clip(_number_column(frame, "link_density"), 0.0, 1.0)
+        depth = _number_column(frame, "dom_depth")
+        chars = np.maximum(_number_column(frame, "block_chars"), 0.0)
+        position = np.clip(_number_column(frame, "dom_position"), 0.0, 1.0)
+        parent = np.clip(_number_column(frame, "parent_text_share"), 0.0, 1.0)
+        container = np.clip(_number_column(frame, "container_text_share"), 0.0, 1.0)
         numbers = np.column_stack(
             [
                 ~known,
