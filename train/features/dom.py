@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -94,12 +95,16 @@ def attribute_words(value: str) -> list[str]:
     """
     words: list[str] = []
     for token in value.split():
-        if "=" in token:
-            words.append(token)
-            continue
-        words.append(f"={token.lower()}")
-        words += _WORD.findall(_CAMEL.sub(" ", token).lower())
+        words += _token_words(token)
     return words
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_words(token: str) -> tuple[str, ...]:
+    """``attribute_words`` of one token; a site repeats its class names on every block."""
+    if "=" in token:
+        return (token,)
+    return (f"={token.lower()}", *_WORD.findall(_CAMEL.sub(" ", token).lower()))
 
 
 def _text_column(frame: pd.DataFrame, column: str) -> list[str | None]:
@@ -159,7 +164,8 @@ class DomFeatures(UnitFeaturizer):
         ancestor_index = {t: k for k, t in enumerate(ANCESTOR_TAGS)}
         own_index = {t: len(ANCESTOR_TAGS) + k for k, t in enumerate(OWN_TAGS)}
         hint_index = {h: len(ANCESTOR_TAGS) + len(OWN_TAGS) + k for k, h in enumerate(HINTS)}
-        attrs = []
+        attrs: dict[str, int] = {}
+        pair_attrs = np.zeros(len(pairs), dtype=np.intp)
         for u, (tags_of_block, attr) in enumerate(pairs):
             names = tags_of_block.split()
             for name in names:
@@ -172,7 +178,7 @@ class DomFeatures(UnitFeaturizer):
                 k = hint_index.get(token)
                 if k is not None:
                     flags[u, k] = 1.0
-            attrs.append(attr)
+            pair_attrs[u] = attrs.setdefault(attr, len(attrs))
         density = np.clip(_number_column(frame, "link_density"), 0.0, 1.0)
         depth = _number_column(frame, "dom_depth")
         chars = np.maximum(_number_column(frame, "block_chars"), 0.0)
@@ -195,7 +201,7 @@ class DomFeatures(UnitFeaturizer):
                 known & (container >= 0.5),
             ]
         ).astype(float)
-        hashed = self._hasher().transform(attrs)[codes]
+        hashed = self._hasher().transform(list(attrs))[pair_attrs[codes]]
         dense = sp.csr_matrix(np.hstack([numbers, flags[codes]]))
         return sp.hstack([dense, hashed], format="csr")
 

@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..features.base import article_rows, with_dom_columns
+from ..features.base import (
+    DOM_NUMBER_COLUMNS,
+    DOM_TEXT_COLUMNS,
+    article_rows,
+)
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
 from .decode import ArticleDecoder
@@ -43,23 +47,38 @@ def units_frame(
     first: int = 0,
     doc_len: int | None = None,
     blocks: Sequence[int] | None = None,
+    dom: dict[str, Sequence[Any]] | None = None,
 ) -> pd.DataFrame:
     """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order,
     or the units ``first`` onwards of an article of ``doc_len`` units, and ``blocks`` gives each
-    unit's block (its line or paragraph) where it is known."""
+    unit's block (its line or paragraph) where it is known. ``dom`` holds the DOM columns of units
+    parsed from HTML; plain text has none.
+    Built in one step: a page's few hundred units cost less than inserting columns one by one.
+    """
     n = len(texts)
-    frame = pd.DataFrame({"text": list(texts)})
+    missing = pd.array([pd.NA] * n, dtype="Int64")
+    columns: dict[str, Any] = {"text": list(texts), "doc_id": np.full(n, None, dtype=object)}
     if doc_id is None:
-        frame["doc_id"] = None
-        frame["position"] = pd.array([pd.NA] * n, dtype="Int64")
-        frame["doc_len"] = pd.array([pd.NA] * n, dtype="Int64")
+        columns.update(position=missing, doc_len=missing)
     else:
-        frame["doc_id"] = doc_id
-        frame["position"] = pd.array(range(first, first + n), dtype="Int64")
-        frame["doc_len"] = pd.array([n if doc_len is None else doc_len] * n, dtype="Int64")
+        columns["position"] = pd.array(np.arange(first, first + n), dtype="Int64")
+        columns["doc_len"] = pd.array(np.full(n, n if doc_len is None else doc_len), dtype="Int64")
     known = doc_id is not None and blocks is not None
-    frame["block"] = pd.array(list(blocks) if known else [pd.NA] * n, dtype="Int64")
-    return with_dom_columns(frame)
+    columns["block"] = pd.array(list(blocks), dtype="Int64") if known else missing
+    for column in DOM_TEXT_COLUMNS:
+        values = [None] * n if dom is None else dom[column]
+        # Object dtype, as ``with_dom_columns`` gives: pandas would infer its string dtype.
+        columns[column] = pd.Series(
+            [v if isinstance(v, str) else None for v in values], dtype=object
+        )
+    for column in DOM_NUMBER_COLUMNS:
+        columns[column] = (
+            np.full(n, np.nan) if dom is None else np.asarray(dom[column], dtype=float)
+        )
+    frame = pd.DataFrame(columns)
+    if doc_id is not None:
+        frame["doc_id"] = doc_id  # the dtype pandas gives a string column
+    return frame
 
 
 def _as_texts(texts: Iterable[str]) -> list[str]:
@@ -289,12 +308,12 @@ class Classifier:
         page = parse_html(data, source=doc, max_chars=self.max_chars)
         if not page.units:
             return page.text, []
+        units = page.units
+        dom = {c: [getattr(u, c) for u in units] for c in DOM_TEXT_COLUMNS + DOM_NUMBER_COLUMNS}
         frame = units_frame(
-            [u.text for u in page.units], doc_id=doc, blocks=[u.block for u in page.units]
+            [u.text for u in units], doc_id=doc, blocks=[u.block for u in units], dom=dom
         )
-        for column, values in pd.DataFrame([u.dom_columns() for u in page.units]).items():
-            frame[column] = values.to_numpy()
-        proba = self.proba_frame(with_dom_columns(frame))
+        proba = self.proba_frame(frame)
         if self.decoder is not None:
             proba = self.decoder.posteriors(proba)
         return page.text, [
