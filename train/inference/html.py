@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import WinnowError
@@ -228,24 +228,34 @@ def decode_html(data: bytes, source: str = "page") -> tuple[str, str]:
     return data.decode(codec, errors="replace"), codec
 
 
-@dataclass
 class _Element:
-    """An open element during the walk: what blocks inside it inherit."""
+    """An open element during the walk: what blocks inside it inherit.
 
-    tag: str
-    segment: str
-    attrs: tuple[str, ...]
-    children: dict[str, int] = field(default_factory=dict)
+    Its path segment and attribute tokens are worked out only for elements that end up on a
+    block's path, once each: most elements of a page hold no text of their own.
+    """
 
+    __slots__ = ("_attrs", "_segment", "attributes", "children", "index", "tag")
 
-@dataclass
-class _Block:
-    """A block of text being collected: its pieces, its element, and how much of it is link text."""
+    def __init__(self, tag: str, attributes: dict[str, str | None], index: int) -> None:
+        self.tag = tag
+        self.attributes = attributes
+        self.index = index
+        self.children: dict[str, int] = {}
+        self._segment: str | None = None
+        self._attrs: tuple[str, ...] | None = None
 
-    pieces: list[str]
-    path: list[_Element]
-    link_chars: int = 0
-    chars: int = 0
+    @property
+    def segment(self) -> str:
+        if self._segment is None:
+            self._segment = _segment(self.tag, self.attributes, self.index)
+        return self._segment
+
+    @property
+    def attrs(self) -> tuple[str, ...]:
+        if self._attrs is None:
+            self._attrs = _attr_tokens(self.attributes)
+        return self._attrs
 
 
 def _attr_tokens(attributes: dict[str, str | None]) -> tuple[str, ...]:
@@ -282,42 +292,46 @@ class _Walker:
         # and how many open elements the tail leaves out (the path is bounded on deep pages).
         self.blocks: list[tuple[str, list[_Element], float, int, int]] = []
         self.stack: list[_Element] = []
-        self.current = _Block([], [])
+        # The block being collected: its pieces of text, visible characters, those inside links.
+        self.pieces: list[str] = []
+        self.chars = 0
+        self.link_chars = 0
         self.in_link = 0
         self.in_pre = 0
 
     def flush(self) -> None:
-        block = self.current
-        raw = "".join(block.pieces)
+        if not self.pieces:
+            return
         lines = []
-        for line in raw.split("\n"):
+        for line in "".join(self.pieces).split("\n"):
             clean = line.strip() if self.in_pre else _WHITESPACE.sub(" ", line).strip()
             if clean:
                 lines.append(clean)
         if lines:
-            density = block.link_chars / block.chars if block.chars else 0.0
-            plain = block.chars - block.link_chars
+            density = self.link_chars / self.chars if self.chars else 0.0
+            plain = self.chars - self.link_chars
             tail = self.stack[-PATH_TAIL:]
             skipped = len(self.stack) - len(tail)
             self.blocks.append(("\n".join(lines), tail, min(density, 1.0), plain, skipped))
-        self.current = _Block([], [])
+        self.pieces = []
+        self.chars = self.link_chars = 0
 
     def text(self, value: str) -> None:
         if not self.in_pre:
             value = _WHITESPACE.sub(" ", value)
-        self.current.pieces.append(value)
+        self.pieces.append(value)
         visible = len(value) - value.count(" ")
-        self.current.chars += visible
+        self.chars += visible
         if self.in_link:
-            self.current.link_chars += visible
+            self.link_chars += visible
 
     def walk(self, root: Any) -> None:
-        # Events: (node, None) enters a node; (None, tag) leaves an element entered before.
-        todo: list[tuple[Any, str | None]] = [(root, None)]
+        # Entries: a node to enter, or the element (an _Element) whose node was entered before.
+        todo: list[Any] = [root]
         while todo:
-            node, leaving = todo.pop()
-            if node is None:
-                self.leave(leaving or "")
+            node = todo.pop()
+            if isinstance(node, _Element):
+                self.leave(node.tag)
                 continue
             tag = node.tag
             if tag == "-text":
@@ -325,40 +339,41 @@ class _Walker:
                 if value:
                     self.text(value)
                 continue
-            if not node.is_element_node or tag in DROPPED:
+            if tag in DROPPED or not node.is_element_node:
                 continue
             attributes = node.attributes
-            if _hidden(attributes):
+            if attributes and _hidden(attributes):
                 continue
             if tag == "br":
-                self.current.pieces.append("\n")
+                self.pieces.append("\n")
                 continue
-            self.enter(tag, attributes)
-            todo.append((None, tag))
-            children = []
-            child = node.child
+            todo.append(self.enter(tag, attributes))
+            child = node.last_child
             while child is not None:
-                children.append((child, None))
-                child = child.next
-            todo.extend(reversed(children))
+                todo.append(child)
+                child = child.prev
 
-    def enter(self, tag: str, attributes: dict[str, str | None]) -> None:
+    def enter(self, tag: str, attributes: dict[str, str | None]) -> _Element:
         siblings = self.stack[-1].children if self.stack else {}
-        siblings[tag] = siblings.get(tag, 0) + 1
+        index = siblings[tag] = siblings.get(tag, 0) + 1
         if tag in BLOCKS:
             self.flush()
-        self.stack.append(
-            _Element(tag, _segment(tag, attributes, siblings[tag]), _attr_tokens(attributes))
-        )
-        self.in_link += tag == "a"
-        self.in_pre += tag == "pre"
+        element = _Element(tag, attributes, index)
+        self.stack.append(element)
+        if tag == "a":
+            self.in_link += 1
+        elif tag == "pre":
+            self.in_pre += 1
+        return element
 
     def leave(self, tag: str) -> None:
         if tag in BLOCKS:
             self.flush()
         self.stack.pop()
-        self.in_link -= tag == "a"
-        self.in_pre -= tag == "pre"
+        if tag == "a":
+            self.in_link -= 1
+        elif tag == "pre":
+            self.in_pre -= 1
 
 
 def _block_element(path: list[_Element]) -> int:
