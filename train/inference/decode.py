@@ -21,6 +21,25 @@ from ..features.base import article_rows
 DECODERS = ("none", "forward_backward")
 
 
+def _chain_products(matrices: np.ndarray, from_start: bool) -> np.ndarray:
+    """Running products of a sequence of positive square matrices, each scaled to a maximum of 1.
+
+    ``from_start``: ``[m0, m0 @ m1, m0 @ m1 @ m2, ...]``; otherwise ``[m0 @ ... @ mn, m1 @ ... @
+    mn, ..., mn]``. Doubling the span each round takes ``log2(n)`` array products instead of a
+    Python loop over the units; the scale only drops out once messages are normalized.
+    """
+    products = matrices / matrices.max(axis=(1, 2), keepdims=True)
+    span = 1
+    while span < len(products):
+        if from_start:
+            products[span:] = products[:-span] @ products[span:]
+        else:
+            products[:-span] = products[:-span] @ products[span:]
+        products /= products.max(axis=(1, 2), keepdims=True)
+        span *= 2
+    return products
+
+
 class ArticleDecoder:
     """Label transitions, first-unit and unit priors counted (add-one) from labelled articles.
 
@@ -52,7 +71,12 @@ class ArticleDecoder:
         return self
 
     def posteriors(self, proba: np.ndarray) -> np.ndarray:
-        """Posterior marginals of one article's units, in reading order, from their own scores."""
+        """Posterior marginals of one article's units, in reading order, from their own scores.
+
+        Forward-backward as products of the per-unit matrices ``transitions * emissions[t]``:
+        the forward message at ``t`` is the start times the product of the first ``t``, the
+        backward one the product of those after ``t``; both are taken for all units at once.
+        """
         if len(proba) == 0 or self.strength == 0:
             return proba
         transitions = self.transitions_**self.strength
@@ -62,13 +86,12 @@ class ArticleDecoder:
         n, k = emissions.shape
         forward, backward = np.empty((n, k)), np.ones((n, k))
         forward[0] = start * emissions[0]
-        forward[0] /= forward[0].sum()
-        for t in range(1, n):
-            forward[t] = (forward[t - 1] @ transitions) * emissions[t]
-            forward[t] /= forward[t].sum()
-        for t in range(n - 2, -1, -1):
-            backward[t] = transitions @ (emissions[t + 1] * backward[t + 1])
-            backward[t] /= backward[t].sum()
+        steps = transitions[None, :, :] * emissions[1:, None, :]
+        if n > 1:
+            forward[1:] = forward[0] @ _chain_products(steps, from_start=True)
+            backward[:-1] = _chain_products(steps, from_start=False).sum(axis=2)
+        forward /= forward.sum(axis=1, keepdims=True)
+        backward /= backward.sum(axis=1, keepdims=True)
         joint = forward * backward
         return joint / joint.sum(axis=1, keepdims=True)
 
