@@ -376,6 +376,25 @@ class _Walker:
             self.in_pre -= 1
 
 
+class _BlockPlace:
+    """Where a block's element sits: its DOM path, the tags above it and their attribute tokens."""
+
+    def __init__(self, elements: list[_Element], depth: int) -> None:
+        inner = elements[-MAX_PATH_ELEMENTS:]
+        self.depth = depth
+        self.attrs = [t for e in reversed(inner) for t in e.attrs]
+        self.dom_tags = " ".join(list(dict.fromkeys(e.tag for e in reversed(inner)))[::-1])
+        self.dom_attrs = _attr_string(self.attrs)
+        self.dom_path = ">".join(e.segment for e in inner)
+        if depth > MAX_PATH_ELEMENTS:
+            self.dom_path = "…>" + self.dom_path
+
+
+def _attr_string(attrs: list[str]) -> str:
+    """The first ``MAX_ATTR_TOKENS`` distinct attribute tokens, innermost element first."""
+    return " ".join(list(dict.fromkeys(attrs))[:MAX_ATTR_TOKENS])
+
+
 def _block_element(path: list[_Element]) -> int:
     """Index in ``path`` of the innermost block element: the element the block belongs to."""
     for i in range(len(path) - 1, -1, -1):
@@ -472,17 +491,17 @@ def parse_html(
     offset = 0
     owners = [_block_element(block[1]) for block in walker.blocks]
     shares = _text_shares(walker.blocks, owners)
+    # Blocks of one element share its description: worked out once per element.
+    described: dict[tuple[int, int], _BlockPlace] = {}
     for b, (text, path, density, _, skipped) in enumerate(walker.blocks):
         own = owners[b]
-        inner = path[: own + 1][-MAX_PATH_ELEMENTS:]
-        tags = list(dict.fromkeys(e.tag for e in reversed(inner)))[::-1]
-        attrs = [t for e in reversed(inner) for t in e.attrs]
+        key = (id(path[own]), skipped)
+        place = described.get(key)
+        if place is None:
+            place = described[key] = _BlockPlace(path[: own + 1], skipped + own + 1)
+        dom_path, dom_tags, dom_attrs = place.dom_path, place.dom_tags, place.dom_attrs
         if text.lower() in titles:
-            attrs.insert(0, "hint=title")
-        dom_attrs = " ".join(list(dict.fromkeys(attrs))[:MAX_ATTR_TOKENS])
-        dom_path = ">".join(e.segment for e in inner)
-        if skipped + own + 1 > MAX_PATH_ELEMENTS:
-            dom_path = "…>" + dom_path
+            dom_attrs = _attr_string(["hint=title", *place.attrs])
         position = b / (n_blocks - 1) if n_blocks > 1 else 0.0
         for segment in split_units(text, max_chars=max_chars):
             units.append(
@@ -492,10 +511,10 @@ def parse_html(
                     text=segment.text,
                     block=b,
                     dom_path=dom_path,
-                    dom_tags=" ".join(tags),
+                    dom_tags=dom_tags,
                     dom_attrs=dom_attrs,
                     link_density=round(density, 4),
-                    dom_depth=skipped + own + 1,
+                    dom_depth=place.depth,
                     block_chars=len(text),
                     dom_position=round(position, 4),
                     parent_text_share=shares[b][0],
