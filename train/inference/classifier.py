@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.utils import check_array
 from tqdm.auto import tqdm
 
 from ..features.base import (
@@ -107,6 +110,60 @@ def neighbour_window(estimator: Any) -> int:
     return max([widest, *(neighbour_window(c) for c in children if not isinstance(c, str))])
 
 
+class FrameScorer:
+    """``pipeline.predict_proba`` for frames of units, without the per-call overheads of a
+    ``ColumnTransformer`` that a page of a few hundred units notices.
+
+    For the pipelines winnow builds (a ``ColumnTransformer`` of featurizers with sparse output,
+    then a classifier) each featurizer gets the frame itself where it reads all its columns,
+    and the weighted blocks are stacked as ``ColumnTransformer`` stacks them: the same matrix,
+    without selecting, checking and copying columns once per featurizer. Any other pipeline is
+    scored by its own ``predict_proba``.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        steps = getattr(pipeline, "steps", [])
+        union = steps[0][1] if len(steps) == 2 else None
+        direct = (
+            isinstance(union, ColumnTransformer)
+            and union.sparse_output_
+            and hasattr(union, "feature_names_in_")
+            and all(
+                isinstance(columns, (str, list))
+                and (not isinstance(transformer, str) or transformer == "drop")
+                for _, transformer, columns in union.transformers_
+            )
+        )
+        self.union: ColumnTransformer | None = union if direct else None
+
+    def features(self, frame: pd.DataFrame) -> Any:
+        """The feature matrix of ``frame``: what the pipeline's last step reads."""
+        if self.union is None:
+            return self.pipeline[:-1].transform(frame)
+        names = list(frame.columns)
+        missing = set(self.union.feature_names_in_) - set(names)
+        if missing:
+            raise ValueError(f"columns are missing: {missing}")
+        weights = self.union.transformer_weights or {}
+        blocks = []
+        for name, transformer, columns in self.union.transformers_:
+            if isinstance(transformer, str):  # "drop"
+                continue
+            block = transformer.transform(frame if columns == names else frame[columns])
+            if not sp.issparse(block):
+                block = check_array(block, accept_sparse=True, ensure_all_finite=False)
+            weight = weights.get(name)
+            blocks.append(block if weight is None else block * weight)
+        return sp.hstack(blocks).tocsr()
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities of each unit of ``frame``, as ``pipeline.predict_proba`` gives."""
+        if self.union is None:
+            return self.pipeline.predict_proba(frame)
+        return self.pipeline.steps[1][1].predict_proba(self.features(frame))
+
+
 def article_batches(
     frame: pd.DataFrame, batch_size: int, margin: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -149,6 +206,7 @@ class Classifier:
 
     def __init__(self, pipeline: Any, manifest: dict[str, Any]) -> None:
         self.pipeline = pipeline
+        self.scorer = FrameScorer(pipeline)
         self.manifest = manifest
         self.labels: list[str] = [str(c) for c in pipeline.classes_]
         self.context_margin: int = neighbour_window(pipeline)
@@ -172,7 +230,7 @@ class Classifier:
     def warm_up(self) -> None:
         """Score one unit of an article once, so that lazy imports and compiled kernels (numba's,
         about 0.3 s) load with the model: the first input is then labelled as fast as the rest."""
-        self.pipeline.predict_proba(units_frame(["Warm-up."], doc_id="warm-up", blocks=[0]))
+        self.scorer.predict_proba(units_frame(["Warm-up."], doc_id="warm-up", blocks=[0]))
 
     def proba_frame(self, frame: pd.DataFrame, progress: bool = False) -> np.ndarray:
         """Class probabilities for a frame of units, scored in batches of whole articles.
@@ -190,7 +248,7 @@ class Classifier:
             return proba
         with tqdm(total=n, unit="unit", disable=not progress, file=sys.stderr, delay=1.0) as bar:
             for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
-                proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
+                proba[rows[own]] = self.scorer.predict_proba(frame.iloc[rows])[own]
                 bar.update(int(own.sum()))
         return self.decoder.decode_frame(frame, proba) if self.decoder else proba
 
@@ -293,7 +351,7 @@ class Classifier:
                 doc_len=total,
                 blocks=[s.block for s in rows],
             )
-            proba = self.pipeline.predict_proba(frame)
+            proba = self.scorer.predict_proba(frame)
             yield rows[answered - low : own_end - low], proba[answered - low : own_end - low]
             answered = own_end
             keep_from = max(base, answered - margin)
