@@ -235,7 +235,7 @@ class _Element:
     block's path, once each: most elements of a page hold no text of their own.
     """
 
-    __slots__ = ("_attrs", "_segment", "attributes", "children", "index", "tag")
+    __slots__ = ("_attrs", "_segment", "attributes", "chain", "children", "index", "tag")
 
     def __init__(self, tag: str, attributes: dict[str, str | None], index: int) -> None:
         self.tag = tag
@@ -244,6 +244,8 @@ class _Element:
         self.children: dict[str, int] = {}
         self._segment: str | None = None
         self._attrs: tuple[str, ...] | None = None
+        # Path, attribute tokens and tags from the root to here, once a block needs them.
+        self.chain: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
 
     @property
     def segment(self) -> str:
@@ -380,14 +382,38 @@ class _BlockPlace:
     """Where a block's element sits: its DOM path, the tags above it and their attribute tokens."""
 
     def __init__(self, elements: list[_Element], depth: int) -> None:
-        inner = elements[-MAX_PATH_ELEMENTS:]
         self.depth = depth
-        self.attrs = [t for e in reversed(inner) for t in e.attrs]
-        self.dom_tags = " ".join(list(dict.fromkeys(e.tag for e in reversed(inner)))[::-1])
+        if depth == len(elements) <= MAX_PATH_ELEMENTS:
+            path, attrs, tags = _chain(elements)
+        else:  # a deep element: only the innermost elements count
+            inner = elements[-MAX_PATH_ELEMENTS:]
+            path = ">".join(e.segment for e in inner)
+            attrs = tuple(t for e in reversed(inner) for t in e.attrs)
+            tags = tuple(e.tag for e in inner)
+        self.attrs = list(attrs)
+        self.dom_tags = " ".join(list(dict.fromkeys(reversed(tags)))[::-1])
         self.dom_attrs = _attr_string(self.attrs)
-        self.dom_path = ">".join(e.segment for e in inner)
-        if depth > MAX_PATH_ELEMENTS:
-            self.dom_path = "…>" + self.dom_path
+        self.dom_path = path if depth <= MAX_PATH_ELEMENTS else "…>" + path
+
+
+def _chain(elements: list[_Element]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The DOM path, attribute tokens (innermost first) and tags of a chain of elements from the
+    root, kept on each element: sibling blocks share all but their own element's part."""
+    known = len(elements)
+    while known and elements[known - 1].chain is None:
+        known -= 1
+    for i in range(known, len(elements)):
+        element = elements[i]
+        if i == 0:
+            element.chain = (element.segment, element.attrs, (element.tag,))
+        else:
+            path, attrs, tags = elements[i - 1].chain  # type: ignore[misc]
+            element.chain = (
+                f"{path}>{element.segment}",
+                element.attrs + attrs,
+                (*tags, element.tag),
+            )
+    return elements[-1].chain  # type: ignore[return-value]
 
 
 def _attr_string(attrs: list[str]) -> str:
