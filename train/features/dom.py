@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
 
 from ..registry import featurizers
 from .base import DOM_COLUMNS, Columns, UnitFeaturizer, positive
@@ -86,6 +87,9 @@ NUMBER_NAMES: tuple[str, ...] = (
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[a-z]{2,}")
 _LOG_5000 = math.log1p(5000)
+# Hash buckets of class/id tokens, by number of buckets: bounded, cleared when full.
+_TOKEN_BUCKETS: dict[int, dict[str, tuple[int, ...]]] = {}
+MAX_CACHED_TOKENS = 200_000
 
 
 def attribute_words(value: str) -> list[str]:
@@ -147,6 +151,33 @@ class DomFeatures(UnitFeaturizer):
             dtype=np.float32,
         )
 
+    def _hashed_words(self, attrs: list[str]) -> sp.csr_matrix:
+        """``_hasher().transform(attrs)``, with each distinct class/id token hashed once a process:
+        a page repeats its ancestors' tokens on every block, a site its class names on every page."""
+        buckets = _TOKEN_BUCKETS.setdefault(self.n_hash, {})
+        if len(buckets) > MAX_CACHED_TOKENS:
+            buckets.clear()
+        new = list({t for attr in attrs for t in attr.split() if t not in buckets})
+        if new:
+            words = [_token_words(t) for t in new]
+            # One word a row: each row's only column is the word's bucket, as the hasher gives it.
+            hasher = self._hasher()._get_hasher()
+            columns = hasher.transform([[w] for ws in words for w in ws]).indices.tolist()
+            at = 0
+            for token, token_words in zip(new, words, strict=True):
+                buckets[token] = tuple(columns[at : at + len(token_words)])
+                at += len(token_words)
+        rows = [[b for t in attr.split() for b in buckets[t]] for attr in attrs]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=indptr[1:])
+        indices = np.fromiter((b for r in rows for b in r), dtype=np.int32, count=int(indptr[-1]))
+        counts = sp.csr_matrix(
+            (np.ones(indices.size, dtype=np.float32), indices, indptr),
+            shape=(len(attrs), self.n_hash),
+        )
+        counts.sum_duplicates()
+        return normalize(counts, norm="l2", copy=False)
+
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
         frame = self._frame(X)
         tags = _text_column(frame, "dom_tags")
@@ -201,7 +232,7 @@ class DomFeatures(UnitFeaturizer):
                 known & (container >= 0.5),
             ]
         ).astype(float)
-        hashed = self._hasher().transform(list(attrs))[pair_attrs[codes]]
+        hashed = self._hashed_words(list(attrs))[pair_attrs[codes]]
         dense = sp.csr_matrix(np.hstack([numbers, flags[codes]]))
         return sp.hstack([dense, hashed], format="csr")
 
