@@ -376,7 +376,12 @@ class Classifier:
         frame = units_frame(
             [u.text for u in units], doc_id=doc, blocks=[u.block for u in units], dom=dom
         )
-        proba = self.proba_frame(frame)
+        if len(frame) > BATCH_SIZE:
+            proba = self.proba_frame(frame)
+        else:  # one article in reading order, one batch: proba_frame's result without regrouping
+            proba = self.scorer.predict_proba(frame)
+            if self.decoder is not None:
+                proba = self.decoder.posteriors(proba)
         if self.decoder is not None:
             proba = self.decoder.posteriors(proba)
         return page.text, [
