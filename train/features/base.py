@@ -87,9 +87,19 @@ class UnitFeaturizer(TransformerMixin, BaseEstimator):
         """The input of ``transform`` as a frame, once the featurizer is known to be fitted."""
         check_is_fitted(self)
         frame = as_frame(X)
-        if getattr(self, "_checks_input", False):
+        if getattr(self, "_checks_input", False) and not self._has_fitted_columns(X):
             validate_data(self, X, skip_check_array=True, reset=False)
         return frame
+
+    def _has_fitted_columns(self, X: object) -> bool:
+        """``X`` is a frame with exactly the columns seen in ``fit``, in order: ``validate_data``
+        would pass it, and costs more than the featurizing of a page's units."""
+        names = getattr(self, "feature_names_in_", None)
+        return (
+            isinstance(X, pd.DataFrame)
+            and names is not None
+            and X.columns.tolist() == names.tolist()
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         return getattr(self, "_checks_input", False) or hasattr(self, "n_features_in_")
