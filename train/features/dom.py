@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -167,15 +168,28 @@ class DomFeatures(UnitFeaturizer):
             for token, token_words in zip(new, words, strict=True):
                 buckets[token] = tuple(columns[at : at + len(token_words)])
                 at += len(token_words)
-        rows = [[b for t in attr.split() for b in buckets[t]] for attr in attrs]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(r) for r in rows], out=indptr[1:])
-        indices = np.fromiter((b for r in rows for b in r), dtype=np.int32, count=int(indptr[-1]))
-        counts = sp.csr_matrix(
-            (np.ones(indices.size, dtype=np.float32), indices, indptr),
-            shape=(len(attrs), self.n_hash),
+        # Counts of each block's tokens, times the buckets of each token's words.
+        vocabulary: dict[str, int] = {}
+        token_rows = [[vocabulary.setdefault(t, len(vocabulary)) for t in a.split()] for a in attrs]
+        tokens = sp.csr_matrix(
+            (
+                np.ones(sum(map(len, token_rows)), dtype=np.float32),
+                np.fromiter(chain.from_iterable(token_rows), dtype=np.int64),
+                np.cumsum([0, *map(len, token_rows)]),
+            ),
+            shape=(len(attrs), len(vocabulary)),
         )
-        counts.sum_duplicates()
+        words = [buckets[t] for t in vocabulary]
+        token_buckets = sp.csr_matrix(
+            (
+                np.ones(sum(map(len, words)), dtype=np.float32),
+                np.fromiter(chain.from_iterable(words), dtype=np.int64),
+                np.cumsum([0, *map(len, words)]),
+            ),
+            shape=(len(vocabulary), self.n_hash),
+        )
+        counts = (tokens @ token_buckets).tocsr()
+        counts.sum_duplicates()  # and sorted columns, as the hasher's matrix has them
         return normalize(counts, norm="l2", copy=False)
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
