@@ -302,7 +302,8 @@ class _Walker:
         self.in_pre = 0
 
     def flush(self) -> None:
-        if not self.pieces:
+        if not self.chars:  # nothing visible: the layout whitespace between blocks
+            self.pieces = []
             return
         lines = []
         for line in "".join(self.pieces).split("\n"):
