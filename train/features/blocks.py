@@ -32,7 +32,8 @@ _STOP_WORD_TEXT = """a about above after again against all am an and any are as 
 STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_TERMINAL = re.compile(r"""[.!?…:]["'”’)\]]*\s*$""")
+_TERMINALS = tuple(".!?…:")
+_CLOSERS = "\"'”’)]"
 # Characters that menus, breadcrumbs, separators and share rows are made of.
 _LINK_LIKE = re.compile(r"[|›»«‹•·/>\\<–—=+*#@_~^]")
 
@@ -61,17 +62,24 @@ def _scaled_log(count: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(np.log1p(np.maximum(count, 0.0)) / math.log1p(cap), 1.0)
 
 
+def _ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends with terminal punctuation, then only closing quotes or brackets and
+    whitespace; read from the end, where a regular expression would be tried at every position."""
+    return text.rstrip().rstrip(_CLOSERS).endswith(_TERMINALS)
+
+
 def unit_statistics(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """Words, stop words, characters, terminal punctuation and link-like characters of each unit."""
     rows = []
+    is_stop_word = STOP_WORDS.__contains__
     for text in texts:
         words = _WORD.findall(text.lower().replace("’", "'"))
         rows.append(
             (
                 len(words),
-                sum(w in STOP_WORDS for w in words),
+                sum(map(is_stop_word, words)),
                 len(text),
-                _TERMINAL.search(text) is not None,
+                _ends_sentence(text),
                 len(_LINK_LIKE.findall(text)),
             )
         )

@@ -138,7 +138,8 @@ HINT_ATTRIBUTES = ("role", "itemprop", "itemtype", "rel")
 # Bytes that appear in text of any ASCII-compatible encoding: all but the C0 controls (ESC
 # stays for ISO-2022); pages where more than 1% of the first bytes are controls are binary.
 _TEXT_BYTES = bytes([7, 8, 9, 10, 11, 12, 13, 27, *range(32, 256)])
-_WHITESPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+_WHITESPACE_CHARS = " \t\r\n\f\v\u00a0\u200b"
+_WHITESPACE = re.compile(f"[{_WHITESPACE_CHARS}]+")
 _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
 )
@@ -321,6 +322,9 @@ class _Walker:
 
     def text(self, value: str) -> None:
         if not self.in_pre:
+            if not value.strip(_WHITESPACE_CHARS):  # layout between tags: most text nodes
+                self.pieces.append(" ")
+                return
             value = _WHITESPACE.sub(" ", value)
         self.pieces.append(value)
         visible = len(value) - value.count(" ")
@@ -518,18 +522,15 @@ def parse_html(
     offset = 0
     owners = [_block_element(block[1]) for block in walker.blocks]
     shares = _text_shares(walker.blocks, owners)
-    # Blocks of one element share its description: worked out once per element.
-    described: dict[tuple[int, int], _BlockPlace] = {}
     for b, (text, path, density, _, skipped) in enumerate(walker.blocks):
         own = owners[b]
-        key = (id(path[own]), skipped)
-        place = described.get(key)
-        if place is None:
-            place = described[key] = _BlockPlace(path[: own + 1], skipped + own + 1)
-        dom_path, dom_tags, dom_attrs = place.dom_path, place.dom_tags, place.dom_attrs
+        place = _BlockPlace(path[: own + 1], skipped + own + 1)
+        dom_attrs = place.dom_attrs
         if text.lower() in titles:
             dom_attrs = _attr_string(["hint=title", *place.attrs])
-        position = b / (n_blocks - 1) if n_blocks > 1 else 0.0
+        link_density = round(density, 4)
+        position = round(b / (n_blocks - 1), 4) if n_blocks > 1 else 0.0
+        parent_share, container_share = shares[b]
         for segment in split_units(text, max_chars=max_chars):
             units.append(
                 HtmlUnit(
@@ -537,15 +538,15 @@ def parse_html(
                     end=offset + segment.end,
                     text=segment.text,
                     block=b,
-                    dom_path=dom_path,
-                    dom_tags=dom_tags,
+                    dom_path=place.dom_path,
+                    dom_tags=place.dom_tags,
                     dom_attrs=dom_attrs,
-                    link_density=round(density, 4),
+                    link_density=link_density,
                     dom_depth=place.depth,
                     block_chars=len(text),
-                    dom_position=round(position, 4),
-                    parent_text_share=shares[b][0],
-                    container_text_share=shares[b][1],
+                    dom_position=position,
+                    parent_text_share=parent_share,
+                    container_text_share=container_share,
                 )
             )
         parts.append(text)
