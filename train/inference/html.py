@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,41 +390,47 @@ class _BlockPlace:
     def __init__(self, elements: list[_Element], depth: int) -> None:
         self.depth = depth
         if depth == len(elements) <= MAX_PATH_ELEMENTS:
-            path, attrs, tags = _chain(elements)
+            path, self.attrs, tags = _chain(elements)
         else:  # a deep element: only the innermost elements count
             inner = elements[-MAX_PATH_ELEMENTS:]
             path = ">".join(e.segment for e in inner)
-            attrs = tuple(t for e in reversed(inner) for t in e.attrs)
-            tags = tuple(e.tag for e in inner)
-        self.attrs = list(attrs)
-        self.dom_tags = " ".join(list(dict.fromkeys(reversed(tags)))[::-1])
-        self.dom_attrs = _attr_string(self.attrs)
+            self.attrs = _distinct([t for e in reversed(inner) for t in e.attrs])
+            tags = tuple(dict.fromkeys(e.tag for e in reversed(inner)))[::-1]
+        self.dom_tags = " ".join(tags)
+        self.dom_attrs = " ".join(self.attrs)
         self.dom_path = path if depth <= MAX_PATH_ELEMENTS else "…>" + path
 
 
 def _chain(elements: list[_Element]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The DOM path, attribute tokens (innermost first) and tags of a chain of elements from the
-    root, kept on each element: sibling blocks share all but their own element's part."""
+    """The DOM path, distinct attribute tokens (innermost first) and distinct tags (each where it
+    last occurs) of a chain of elements from the root, kept on each element: sibling blocks share
+    all but their own element's part. The first ``MAX_ATTR_TOKENS`` distinct tokens of a chain are
+    those of its element's tokens followed by its parent's first ``MAX_ATTR_TOKENS``."""
     known = len(elements)
     while known and elements[known - 1].chain is None:
         known -= 1
     for i in range(known, len(elements)):
         element = elements[i]
         if i == 0:
-            element.chain = (element.segment, element.attrs, (element.tag,))
+            element.chain = (element.segment, _distinct(element.attrs), (element.tag,))
         else:
             path, attrs, tags = elements[i - 1].chain  # type: ignore[misc]
             element.chain = (
                 f"{path}>{element.segment}",
-                element.attrs + attrs,
-                (*tags, element.tag),
+                _distinct(element.attrs + attrs),
+                (*(t for t in tags if t != element.tag), element.tag),
             )
     return elements[-1].chain  # type: ignore[return-value]
 
 
-def _attr_string(attrs: list[str]) -> str:
+def _distinct(tokens: Sequence[str]) -> tuple[str, ...]:
+    """The first ``MAX_ATTR_TOKENS`` distinct tokens, in order."""
+    return tuple(dict.fromkeys(tokens))[:MAX_ATTR_TOKENS]
+
+
+def _attr_string(attrs: Sequence[str]) -> str:
     """The first ``MAX_ATTR_TOKENS`` distinct attribute tokens, innermost element first."""
-    return " ".join(list(dict.fromkeys(attrs))[:MAX_ATTR_TOKENS])
+    return " ".join(_distinct(attrs))
 
 
 def _block_element(path: list[_Element]) -> int:
