@@ -21,23 +21,24 @@ from ..features.base import article_rows
 DECODERS = ("none", "forward_backward")
 
 
-def _chain_products(matrices: np.ndarray, from_start: bool) -> np.ndarray:
-    """Running products of a sequence of positive square matrices, each scaled to a maximum of 1.
+def _chain_products(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Running products of a sequence of positive square matrices, each scaled to a maximum of 1:
+    from the start ``[m0, m0 @ m1, ..., m0 @ ... @ mn]`` and to the end ``[m0 @ ... @ mn, ...,
+    mn]``.
 
-    ``from_start``: ``[m0, m0 @ m1, m0 @ m1 @ m2, ...]``; otherwise ``[m0 @ ... @ mn, m1 @ ... @
-    mn, ..., mn]``. Doubling the span each round takes ``log2(n)`` array products instead of a
-    Python loop over the units; the scale only drops out once messages are normalized.
+    Doubling the span each round takes ``log2(n)`` array products instead of a Python loop over
+    the units, both directions in one product; the scale drops out once messages are normalized.
     """
-    products = matrices / matrices.max(axis=(1, 2), keepdims=True)
+    products = np.stack([matrices, matrices])
+    products /= products.max(axis=(2, 3), keepdims=True)
     span = 1
-    while span < len(products):
-        if from_start:
-            products[span:] = products[:-span] @ products[span:]
-        else:
-            products[:-span] = products[:-span] @ products[span:]
-        products /= products.max(axis=(1, 2), keepdims=True)
+    while span < products.shape[1]:
+        joined = products[:, :-span] @ products[:, span:]
+        products[0, span:] = joined[0]
+        products[1, :-span] = joined[1]
+        products /= products.max(axis=(2, 3), keepdims=True)
         span *= 2
-    return products
+    return products[0], products[1]
 
 
 class ArticleDecoder:
@@ -88,8 +89,9 @@ class ArticleDecoder:
         forward[0] = start * emissions[0]
         steps = transitions[None, :, :] * emissions[1:, None, :]
         if n > 1:
-            forward[1:] = forward[0] @ _chain_products(steps, from_start=True)
-            backward[:-1] = _chain_products(steps, from_start=False).sum(axis=2)
+            from_start, to_end = _chain_products(steps)
+            forward[1:] = forward[0] @ from_start
+            backward[:-1] = to_end.sum(axis=2)
         forward /= forward.sum(axis=1, keepdims=True)
         backward /= backward.sum(axis=1, keepdims=True)
         joint = forward * backward
