@@ -230,7 +230,9 @@ class Classifier:
     def warm_up(self) -> None:
         """Score one unit of an article once, so that lazy imports and compiled kernels (numba's,
         about 0.3 s) load with the model: the first input is then labelled as fast as the rest."""
-        self.scorer.predict_proba(units_frame(["Warm-up."], doc_id="warm-up", blocks=[0]))
+        proba = self.scorer.predict_proba(units_frame(["Warm-up."], doc_id="warm-up", blocks=[0]))
+        if self.decoder is not None:
+            self.decoder.posteriors(proba)
 
     def proba_frame(self, frame: pd.DataFrame, progress: bool = False) -> np.ndarray:
         """Class probabilities for a frame of units, scored in batches of whole articles.

@@ -9,7 +9,9 @@ plain arrays, stored in the package manifest: nothing to unpickle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,19 @@ from ..errors import PackageError
 from ..features.base import article_rows
 
 DECODERS = ("none", "forward_backward")
+
+
+@cache
+def compiled_forward_backward() -> Callable[..., np.ndarray] | None:
+    """numba's forward-backward loop (see ``compiled``), or ``None`` where numba is missing or
+    ``WINNOW_NO_NUMBA`` is set: then ``posteriors`` takes the array version, to rounding the same."""
+    if os.environ.get("WINNOW_NO_NUMBA"):
+        return None
+    try:
+        from .compiled import forward_backward
+    except ImportError:
+        return None
+    return forward_backward
 
 
 def _chain_products(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,9 +89,10 @@ class ArticleDecoder:
     def posteriors(self, proba: np.ndarray) -> np.ndarray:
         """Posterior marginals of one article's units, in reading order, from their own scores.
 
-        Forward-backward as products of the per-unit matrices ``transitions * emissions[t]``:
-        the forward message at ``t`` is the start times the product of the first ``t``, the
-        backward one the product of those after ``t``; both are taken for all units at once.
+        Forward-backward: a compiled loop where numba is installed, otherwise products of the
+        per-unit matrices ``transitions * emissions[t]``: the forward message at ``t`` is the
+        start times the product of the first ``t``, the backward one the product of those after
+        ``t``, both taken for all units at once.
         """
         if len(proba) == 0 or self.strength == 0:
             return proba
@@ -84,6 +100,9 @@ class ArticleDecoder:
         transitions /= transitions.sum(axis=1, keepdims=True)
         start = self.start_**self.strength
         emissions = np.clip(proba, 1e-9, None) / self.prior_
+        kernel = compiled_forward_backward()
+        if kernel is not None:
+            return kernel(start, transitions, emissions)
         n, k = emissions.shape
         forward, backward = np.empty((n, k)), np.ones((n, k))
         forward[0] = start * emissions[0]
