@@ -415,11 +415,12 @@ def _chain(elements: list[_Element]) -> tuple[str, tuple[str, ...], tuple[str, .
             element.chain = (element.segment, _distinct(element.attrs), (element.tag,))
         else:
             path, attrs, tags = elements[i - 1].chain  # type: ignore[misc]
-            element.chain = (
-                f"{path}>{element.segment}",
-                _distinct(element.attrs + attrs),
-                (*(t for t in tags if t != element.tag), element.tag),
-            )
+            own_attrs, tag = element.attrs, element.tag
+            if own_attrs:
+                attrs = _distinct(own_attrs + attrs)
+            if tags[-1] != tag:
+                tags = (*(t for t in tags if t != tag), tag) if tag in tags else (*tags, tag)
+            element.chain = (f"{path}>{element.segment}", attrs, tags)
     return elements[-1].chain  # type: ignore[return-value]
 
 
