@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 from ..registry import featurizers
-from .base import DOM_COLUMNS, Columns, UnitFeaturizer, positive
+from .base import DOM_COLUMNS, Columns, UnitFeaturizer, l2_normalized_rows, positive
 
 # Tags whose presence among a block's ancestors (or as the block itself) is a feature.
 ANCESTOR_TAGS: tuple[str, ...] = (
@@ -190,7 +189,7 @@ class DomFeatures(UnitFeaturizer):
         )
         counts = (tokens @ token_buckets).tocsr()
         counts.sum_duplicates()  # and sorted columns, as the hasher's matrix has them
-        return normalize(counts, norm="l2", copy=False)
+        return l2_normalized_rows(counts)
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
         frame = self._frame(X)
