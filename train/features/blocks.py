@@ -118,7 +118,7 @@ class BlockFeatures(UnitFeaturizer):
         return 64
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = self._frame(X).reset_index(drop=True)
+        frame = self._frame(X)
         units = unit_statistics([str(t) for t in frame["text"]])
         out = np.zeros((len(frame), len(NAMES)))
         out[:, NAMES.index("unit_words")] = _scaled_log(units["words"], self.max_words)
@@ -131,25 +131,36 @@ class BlockFeatures(UnitFeaturizer):
         out[:, NAMES.index("block_missing")] = ~known
         if known.any():
             rows = np.flatnonzero(known)
-            own = {name: values[rows] for name, values in units.items()}
-            for name, values in self._block_columns(frame.iloc[rows], own).items():
+            position = (
+                frame["position"].iloc[rows].to_numpy(dtype=float, na_value=np.nan)
+                if "position" in frame
+                else np.full(rows.size, np.nan)
+            )
+            columns = self._block_columns(
+                frame["doc_id"].iloc[rows].astype(str).to_numpy(),
+                frame["block"].iloc[rows].to_numpy(dtype=np.int64),
+                position,
+                {name: values[rows] for name, values in units.items()},
+            )
+            for name, values in columns.items():
                 out[rows, NAMES.index(name)] = values
         return out
 
     def _block_columns(
-        self, frame: pd.DataFrame, units: dict[str, np.ndarray]
+        self,
+        doc_ids: np.ndarray,
+        block: np.ndarray,
+        position: np.ndarray,
+        units: dict[str, np.ndarray],
     ) -> dict[str, np.ndarray]:
         """The block-level features of units whose block is known, in the rows' order.
 
-        Array operations over the units sorted by document, block and position: a page's few
-        hundred units cost no more than grouping overheads would.
+        Array operations over the units sorted by document, block and position (missing
+        positions in row order): a page's few hundred units cost no more than grouping would.
         """
-        n = len(frame)
-        doc = pd.factorize(frame["doc_id"].astype(str).to_numpy(), sort=True)[0]
-        block = frame["block"].to_numpy(dtype=np.int64)
-        position = frame["position"] if "position" in frame else pd.Series(np.nan, frame.index)
-        order_key = position.to_numpy(dtype=float, na_value=np.nan)
-        order_key = np.where(np.isnan(order_key), np.arange(n, dtype=float), order_key)
+        n = len(block)
+        doc = pd.factorize(doc_ids, sort=True)[0]
+        order_key = np.where(np.isnan(position), np.arange(n, dtype=float), position)
         order = np.lexsort((order_key, block, doc))
         doc, block = doc[order], block[order]
         starts = np.flatnonzero(np.r_[True, (doc[1:] != doc[:-1]) | (block[1:] != block[:-1])])
