@@ -133,10 +133,15 @@ def unit_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return with_dom_columns(frame[present].copy())[FRAME_COLUMNS]
 
 
+def has_value(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Where ``frame[column]`` has a value, as a boolean array (``notna`` without a Series)."""
+    return ~np.asarray(pd.isna(frame[column].array), dtype=bool)
+
+
 def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
-    return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
+    return has_value(frame, "doc_id") & has_value(frame, "position")
 
 
 def article_rows(frame: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_value
 
 _STOP_WORD_TEXT = """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -91,7 +91,7 @@ def has_block(frame: pd.DataFrame) -> np.ndarray:
     """Units that sit in a known block of a known document."""
     if "block" not in frame or "doc_id" not in frame:
         return np.zeros(len(frame), dtype=bool)
-    return (frame["doc_id"].notna() & frame["block"].notna()).to_numpy()
+    return has_value(frame, "doc_id") & has_value(frame, "block")
 
 
 class BlockFeatures(UnitFeaturizer):
