@@ -110,6 +110,16 @@ def neighbour_window(estimator: Any) -> int:
     return max([widest, *(neighbour_window(c) for c in children if not isinstance(c, str))])
 
 
+def _columns_of(frame: pd.DataFrame, columns: str | list[str], names: list[str]) -> Any:
+    """``frame[columns]``: the frame itself where it has exactly those columns, else taken by
+    position (a fifth of the time ``frame[columns]`` takes for a list)."""
+    if isinstance(columns, str):
+        return frame[columns]
+    if columns == names:
+        return frame
+    return frame.take([names.index(c) for c in columns], axis=1)
+
+
 class FrameScorer:
     """``pipeline.predict_proba`` for frames of units, without the per-call overheads of a
     ``ColumnTransformer`` that a page of a few hundred units notices.
@@ -150,7 +160,7 @@ class FrameScorer:
         for name, transformer, columns in self.union.transformers_:
             if isinstance(transformer, str):  # "drop"
                 continue
-            block = transformer.transform(frame if columns == names else frame[columns])
+            block = transformer.transform(_columns_of(frame, columns, names))
             if not sp.issparse(block):
                 block = check_array(block, accept_sparse=True, ensure_all_finite=False)
             weight = weights.get(name)
