@@ -237,7 +237,16 @@ class _Element:
     block's path, once each: most elements of a page hold no text of their own.
     """
 
-    __slots__ = ("_attrs", "_segment", "attributes", "chain", "children", "index", "tag")
+    __slots__ = (
+        "_attrs",
+        "_segment",
+        "attributes",
+        "chain",
+        "children",
+        "index",
+        "tag",
+        "text_below",
+    )
 
     def __init__(self, tag: str, attributes: dict[str, str | None], index: int) -> None:
         self.tag = tag
@@ -248,6 +257,8 @@ class _Element:
         self._attrs: tuple[str, ...] | None = None
         # Path, attribute tokens and tags from the root to here, once a block needs them.
         self.chain: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+        # Characters outside links of the blocks within SHARE_DEPTH below (see _text_shares).
+        self.text_below = 0
 
     @property
     def segment(self) -> str:
@@ -273,6 +284,11 @@ def _attr_tokens(attributes: dict[str, str | None]) -> tuple[str, ...]:
         if value:
             tokens.append(f"{name}={value.lower().rsplit('/', 1)[-1].split()[0][:40]}")
     return tuple(tokens)
+
+
+def _may_hide(attributes: dict[str, str | None]) -> bool:
+    """Whether an element has any attribute that can hide it: most have none."""
+    return "style" in attributes or "hidden" in attributes or "aria-hidden" in attributes
 
 
 def _hidden(attributes: dict[str, str | None]) -> bool:
@@ -350,7 +366,7 @@ class _Walker:
             if tag in DROPPED or not node.is_element_node:
                 continue
             attributes = node.attributes
-            if attributes and _hidden(attributes):
+            if attributes and _may_hide(attributes) and _hidden(attributes):
                 continue
             if tag == "br":
                 self.pieces.append("\n")
@@ -448,15 +464,15 @@ def _text_shares(
     """For each block, the share of the page's text outside links that lies under its parent
     element, and under its third ancestor: the story's container holds most of a page's text,
     a menu's or a teaser's container little of it (the idea of readability's container score)."""
-    under: dict[int, int] = {}
     for (_, path, _, plain, _), own in zip(blocks, owners, strict=True):
         for element in path[max(0, own - SHARE_DEPTH) : own]:
-            under[id(element)] = under.get(id(element), 0) + plain
+            element.text_below += plain
     total = max(sum(block[3] for block in blocks), 1)
     shares = []
     for (_, path, _, plain, _), own in zip(blocks, owners, strict=True):
-        parent = under.get(id(path[own - 1]), plain) if own >= 1 else plain
-        container = under.get(id(path[max(0, own - 3)]), plain) if own >= 1 else plain
+        # Both ancestors are among the SHARE_DEPTH the block counted itself under.
+        parent = path[own - 1].text_below if own >= 1 else plain
+        container = path[max(0, own - 3)].text_below if own >= 1 else plain
         shares.append((round(parent / total, 4), round(container / total, 4)))
     return shares
 
