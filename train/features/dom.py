@@ -157,7 +157,10 @@ class DomFeatures(UnitFeaturizer):
         buckets = _TOKEN_BUCKETS.setdefault(self.n_hash, {})
         if len(buckets) > MAX_CACHED_TOKENS:
             buckets.clear()
-        new = list({t for attr in attrs for t in attr.split() if t not in buckets})
+        # Counts of each block's tokens, times the buckets of each token's words.
+        vocabulary: dict[str, int] = {}
+        token_rows = [[vocabulary.setdefault(t, len(vocabulary)) for t in a.split()] for a in attrs]
+        new = [t for t in vocabulary if t not in buckets]
         if new:
             words = [_token_words(t) for t in new]
             # One word a row: each row's only column is the word's bucket, as the hasher gives it.
@@ -167,9 +170,6 @@ class DomFeatures(UnitFeaturizer):
             for token, token_words in zip(new, words, strict=True):
                 buckets[token] = tuple(columns[at : at + len(token_words)])
                 at += len(token_words)
-        # Counts of each block's tokens, times the buckets of each token's words.
-        vocabulary: dict[str, int] = {}
-        token_rows = [[vocabulary.setdefault(t, len(vocabulary)) for t in a.split()] for a in attrs]
         tokens = sp.csr_matrix(
             (
                 np.ones(sum(map(len, token_rows)), dtype=np.float32),
