@@ -154,13 +154,13 @@ def test_a_long_article_streams_the_same_labels_batch_by_batch(
     whole = model.label_article(text)
     monkeypatch.setattr(classifier, "BATCH_SIZE", 16)
     scored: list[int] = []
-    real = model.pipeline.predict_proba
+    real = model.scorer.predict_proba
 
     def counted(frame: object) -> object:
         scored.append(len(frame))  # type: ignore[arg-type]
         return real(frame)
 
-    monkeypatch.setattr(model.pipeline, "predict_proba", counted)
+    monkeypatch.setattr(model.scorer, "predict_proba", counted)
     stream = model.iter_label_article(text)
     first = next(stream)
     if not article_pass:

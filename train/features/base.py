@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 # Columns every input frame carries; units without an article have missing doc_id/position/doc_len,
@@ -40,6 +41,14 @@ def ngram_range_of(value: tuple[int, int]) -> tuple[int, int]:
     if not 1 <= low <= high:
         raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {list(value)}")
     return (low, high)
+
+
+def l2_normalized_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` (CSR, float) with each row scaled to unit length, in place: what
+    ``sklearn.preprocessing.normalize`` does to it, without the argument checks that cost more
+    than normalizing a page's rows."""
+    inplace_csr_row_normalize_l2(matrix)
+    return matrix
 
 
 def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
@@ -87,9 +96,19 @@ class UnitFeaturizer(TransformerMixin, BaseEstimator):
         """The input of ``transform`` as a frame, once the featurizer is known to be fitted."""
         check_is_fitted(self)
         frame = as_frame(X)
-        if getattr(self, "_checks_input", False):
+        if getattr(self, "_checks_input", False) and not self._has_fitted_columns(X):
             validate_data(self, X, skip_check_array=True, reset=False)
         return frame
+
+    def _has_fitted_columns(self, X: object) -> bool:
+        """``X`` is a frame with exactly the columns seen in ``fit``, in order: ``validate_data``
+        would pass it, and costs more than the featurizing of a page's units."""
+        names = getattr(self, "feature_names_in_", None)
+        return (
+            isinstance(X, pd.DataFrame)
+            and names is not None
+            and X.columns.tolist() == names.tolist()
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         return getattr(self, "_checks_input", False) or hasattr(self, "n_features_in_")
@@ -114,10 +133,15 @@ def unit_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return with_dom_columns(frame[present].copy())[FRAME_COLUMNS]
 
 
+def has_value(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Where ``frame[column]`` has a value, as a boolean array (``notna`` without a Series)."""
+    return ~np.asarray(pd.isna(frame[column].array), dtype=bool)
+
+
 def has_article(frame: pd.DataFrame) -> np.ndarray:
     if "doc_id" not in frame or "position" not in frame:
         return np.zeros(len(frame), dtype=bool)
-    return (frame["doc_id"].notna() & frame["position"].notna()).to_numpy()
+    return has_value(frame, "doc_id") & has_value(frame, "position")
 
 
 def article_rows(frame: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:

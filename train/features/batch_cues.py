@@ -167,9 +167,36 @@ def _first_of_unit(
     return np.where(valid, picked, -1)
 
 
+class _LastBatch:
+    """The cue vectors of the last batch: ``cues.v2`` and ``context.v2`` read the same units'
+    cues, one after the other, in one pipeline call."""
+
+    def __init__(self) -> None:
+        self.entry: tuple[list[str], np.ndarray] | None = None
+
+    def get(self, texts: list[str]) -> np.ndarray | None:
+        entry = self.entry  # one read: another thread may replace it
+        return entry[1] if entry is not None and entry[0] == texts else None
+
+    def put(self, texts: list[str], cues: np.ndarray) -> None:
+        cues.setflags(write=False)  # shared by its readers
+        self.entry = (texts, cues)
+
+
+_LAST_BATCH = _LastBatch()
+
+
 def batch_cue_matrix(texts: Sequence[str]) -> np.ndarray:
-    """The cue vectors of a batch, in the order of ``CUE_NAMES``."""
+    """The cue vectors of a batch, in the order of ``CUE_NAMES`` (read-only)."""
     texts = [t if isinstance(t, str) else str(t) for t in texts]
+    cues = _LAST_BATCH.get(texts)
+    if cues is None:
+        cues = _cue_vectors(texts)
+        _LAST_BATCH.put(texts, cues)
+    return cues
+
+
+def _cue_vectors(texts: list[str]) -> np.ndarray:
     n = len(texts)
     codes, starts = batch_codes(texts, lowercase=False)
     if codes.size == 0:  # a batch of empty units: v1's vector of the empty text, for each

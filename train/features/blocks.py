@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, UnitFeaturizer
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_value
 
 _STOP_WORD_TEXT = """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -32,7 +32,8 @@ _STOP_WORD_TEXT = """a about above after again against all am an and any are as 
 STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_TERMINAL = re.compile(r"""[.!?…:]["'”’)\]]*\s*$""")
+_TERMINALS = tuple(".!?…:")
+_CLOSERS = "\"'”’)]"
 # Characters that menus, breadcrumbs, separators and share rows are made of.
 _LINK_LIKE = re.compile(r"[|›»«‹•·/>\\<–—=+*#@_~^]")
 
@@ -61,30 +62,36 @@ def _scaled_log(count: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(np.log1p(np.maximum(count, 0.0)) / math.log1p(cap), 1.0)
 
 
-def unit_statistics(texts: Sequence[str]) -> pd.DataFrame:
+def _ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends with terminal punctuation, then only closing quotes or brackets and
+    whitespace; read from the end, where a regular expression would be tried at every position."""
+    return text.rstrip().rstrip(_CLOSERS).endswith(_TERMINALS)
+
+
+def unit_statistics(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """Words, stop words, characters, terminal punctuation and link-like characters of each unit."""
     rows = []
+    is_stop_word = STOP_WORDS.__contains__
     for text in texts:
         words = _WORD.findall(text.lower().replace("’", "'"))
         rows.append(
             (
                 len(words),
-                sum(w in STOP_WORDS for w in words),
+                sum(map(is_stop_word, words)),
                 len(text),
-                bool(_TERMINAL.search(text)),
+                _ends_sentence(text),
                 len(_LINK_LIKE.findall(text)),
             )
         )
-    return pd.DataFrame(rows, columns=["words", "stops", "chars", "terminal", "links"]).astype(
-        {"words": float, "stops": float, "chars": float, "terminal": float, "links": float}
-    )
+    table = np.array(rows, dtype=float).reshape(len(rows), 5)
+    return dict(zip(("words", "stops", "chars", "terminal", "links"), table.T, strict=True))
 
 
 def has_block(frame: pd.DataFrame) -> np.ndarray:
     """Units that sit in a known block of a known document."""
     if "block" not in frame or "doc_id" not in frame:
         return np.zeros(len(frame), dtype=bool)
-    return (frame["doc_id"].notna() & frame["block"].notna()).to_numpy()
+    return has_value(frame, "doc_id") & has_value(frame, "block")
 
 
 class BlockFeatures(UnitFeaturizer):
@@ -111,10 +118,10 @@ class BlockFeatures(UnitFeaturizer):
         return 64
 
     def transform(self, X: pd.DataFrame | Sequence[str]) -> np.ndarray:
-        frame = self._frame(X).reset_index(drop=True)
+        frame = self._frame(X)
         units = unit_statistics([str(t) for t in frame["text"]])
         out = np.zeros((len(frame), len(NAMES)))
-        out[:, NAMES.index("unit_words")] = _scaled_log(units["words"].to_numpy(), self.max_words)
+        out[:, NAMES.index("unit_words")] = _scaled_log(units["words"], self.max_words)
         out[:, NAMES.index("unit_stop_density")] = units["stops"] / np.maximum(units["words"], 1)
         out[:, NAMES.index("unit_terminal")] = units["terminal"]
         out[:, NAMES.index("link_like_share")] = np.minimum(
@@ -124,60 +131,72 @@ class BlockFeatures(UnitFeaturizer):
         out[:, NAMES.index("block_missing")] = ~known
         if known.any():
             rows = np.flatnonzero(known)
-            columns = self._block_columns(frame.iloc[rows], units.iloc[rows])
+            position = (
+                frame["position"].iloc[rows].to_numpy(dtype=float, na_value=np.nan)
+                if "position" in frame
+                else np.full(rows.size, np.nan)
+            )
+            columns = self._block_columns(
+                frame["doc_id"].iloc[rows].astype(str).to_numpy(),
+                frame["block"].iloc[rows].to_numpy(dtype=np.int64),
+                position,
+                {name: values[rows] for name, values in units.items()},
+            )
             for name, values in columns.items():
                 out[rows, NAMES.index(name)] = values
         return out
 
-    def _block_columns(self, frame: pd.DataFrame, units: pd.DataFrame) -> dict[str, np.ndarray]:
-        """The block-level features of units whose block is known, in the rows' order."""
-        position = frame["position"] if "position" in frame else pd.Series(np.nan, frame.index)
-        keyed = units.assign(
-            doc=frame["doc_id"].astype(str).to_numpy(),
-            block=frame["block"].to_numpy(dtype=np.int64),
-            order=position.to_numpy(dtype=float, na_value=np.nan),
-            row=np.arange(len(frame)),
-        )
-        keyed["order"] = keyed["order"].fillna(keyed["row"].astype(float))
-        keyed = keyed.sort_values(["doc", "block", "order"])
-        blocks = keyed.groupby(["doc", "block"], sort=True).agg(
-            words=("words", "sum"),
-            stops=("stops", "sum"),
-            units=("words", "size"),
-            terminal=("terminal", "last"),
-        )
-        doc = blocks.index.get_level_values("doc")
+    def _block_columns(
+        self,
+        doc_ids: np.ndarray,
+        block: np.ndarray,
+        position: np.ndarray,
+        units: dict[str, np.ndarray],
+    ) -> dict[str, np.ndarray]:
+        """The block-level features of units whose block is known, in the rows' order.
+
+        Array operations over the units sorted by document, block and position (missing
+        positions in row order): a page's few hundred units cost no more than grouping would.
+        """
+        n = len(block)
+        doc = pd.factorize(doc_ids, sort=True)[0]
+        order_key = np.where(np.isnan(position), np.arange(n, dtype=float), position)
+        order = np.lexsort((order_key, block, doc))
+        doc, block = doc[order], block[order]
+        starts = np.flatnonzero(np.r_[True, (doc[1:] != doc[:-1]) | (block[1:] != block[:-1])])
+        group = np.cumsum(np.r_[True, (doc[1:] != doc[:-1]) | (block[1:] != block[:-1])]) - 1
+        words = np.add.reduceat(units["words"][order], starts)
+        stops = np.add.reduceat(units["stops"][order], starts)
+        sizes = np.diff(np.r_[starts, n])
+        terminal = units["terminal"][order][np.r_[starts[1:], n] - 1]
+        doc = doc[starts]
         same_previous = np.r_[False, doc[1:] == doc[:-1]]
         same_next = np.r_[doc[:-1] == doc[1:], False]
-        words = blocks["words"].to_numpy()
         previous_words = np.where(same_previous, np.r_[0.0, words[:-1]], 0.0)
         next_words = np.where(same_next, np.r_[words[1:], 0.0], 0.0)
         short = words < self.short_words
         # A run of short blocks: consecutive short blocks of one document share a run id.
-        starts = ~(short & np.r_[False, short[:-1]] & same_previous)
-        run_id = np.cumsum(starts)
-        run_length = pd.Series(short.astype(float)).groupby(run_id).transform("sum").to_numpy()
+        run_starts = np.flatnonzero(~(short & np.r_[False, short[:-1]] & same_previous))
+        run_sums = np.add.reduceat(short.astype(float), run_starts)
+        run_length = np.repeat(run_sums, np.diff(np.r_[run_starts, len(short)]))
         short_previous = np.where(same_previous, np.r_[False, short[:-1]], True)
         short_next = np.where(same_next, np.r_[short[1:], False], True)
-        table = pd.DataFrame(
-            {
-                "block_words": _scaled_log(words, self.max_words),
-                "block_units": _scaled_log(blocks["units"].to_numpy(dtype=float), 20),
-                "whole_block": (blocks["units"].to_numpy() == 1).astype(float),
-                "block_stop_density": blocks["stops"].to_numpy() / np.maximum(words, 1),
-                "block_terminal": blocks["terminal"].to_numpy(dtype=float),
-                "previous_block_words": _scaled_log(previous_words, self.max_words),
-                "next_block_words": _scaled_log(next_words, self.max_words),
-                "last_block": (~same_next).astype(float),
-                "short_run": np.where(short, _scaled_log(run_length, 10), 0.0),
-                "short_neighbours": (short_previous & short_next).astype(float),
-                "first_block": (~same_previous).astype(float),
-            },
-            index=blocks.index,
-        )
-        lookup = pd.MultiIndex.from_arrays([keyed["doc"], keyed["block"]])
-        per_unit = table.reindex(lookup).set_index(keyed["row"].to_numpy()).sort_index()
-        return {name: per_unit[name].to_numpy() for name in table.columns}
+        table = {
+            "block_words": _scaled_log(words, self.max_words),
+            "block_units": _scaled_log(sizes.astype(float), 20),
+            "whole_block": (sizes == 1).astype(float),
+            "block_stop_density": stops / np.maximum(words, 1),
+            "block_terminal": terminal.astype(float),
+            "previous_block_words": _scaled_log(previous_words, self.max_words),
+            "next_block_words": _scaled_log(next_words, self.max_words),
+            "last_block": (~same_next).astype(float),
+            "short_run": np.where(short, _scaled_log(run_length, 10), 0.0),
+            "short_neighbours": (short_previous & short_next).astype(float),
+            "first_block": (~same_previous).astype(float),
+        }
+        unit_group = np.empty(n, dtype=np.int64)
+        unit_group[order] = group
+        return {name: values[unit_group] for name, values in table.items()}
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"blocks_{n}" for n in NAMES], dtype=object)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from ..registry import featurizers
-from .base import DOM_COLUMNS, Columns, UnitFeaturizer, positive, with_dom_columns
+from .base import DOM_COLUMNS, Columns, UnitFeaturizer, l2_normalized_rows, positive
 
 # Tags whose presence among a block's ancestors (or as the block itself) is a feature.
 ANCESTOR_TAGS: tuple[str, ...] = (
@@ -85,6 +87,9 @@ NUMBER_NAMES: tuple[str, ...] = (
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(r"[a-z]{2,}")
 _LOG_5000 = math.log1p(5000)
+# Hash buckets of class/id tokens, by number of buckets: bounded, cleared when full.
+_TOKEN_BUCKETS: dict[int, dict[str, tuple[int, ...]]] = {}
+MAX_CACHED_TOKENS = 200_000
 
 
 def attribute_words(value: str) -> list[str]:
@@ -94,12 +99,34 @@ def attribute_words(value: str) -> list[str]:
     """
     words: list[str] = []
     for token in value.split():
-        if "=" in token:
-            words.append(token)
-            continue
-        words.append(f"={token.lower()}")
-        words += _WORD.findall(_CAMEL.sub(" ", token).lower())
+        words += _token_words(token)
     return words
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_words(token: str) -> tuple[str, ...]:
+    """``attribute_words`` of one token; a site repeats its class names on every block."""
+    if "=" in token:
+        return (token,)
+    return (f"={token.lower()}", *_WORD.findall(_CAMEL.sub(" ", token).lower()))
+
+
+def _text_column(frame: pd.DataFrame, column: str) -> list[str | None]:
+    """A DOM text column as strings, ``None`` where missing or absent (plain text)."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [v if isinstance(v, str) else None for v in frame[column].tolist()]
+
+
+def _number_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A DOM number column as floats, 0 where missing, absent or not a number."""
+    if column not in frame.columns:
+        return np.zeros(len(frame))
+    values = frame[column]
+    if not pd.api.types.is_float_dtype(values.dtype):
+        values = pd.to_numeric(values, errors="coerce")
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(numbers), 0.0, numbers)
 
 
 class DomFeatures(UnitFeaturizer):
@@ -124,20 +151,67 @@ class DomFeatures(UnitFeaturizer):
             dtype=np.float32,
         )
 
+    def _hashed_words(self, attrs: list[str]) -> sp.csr_matrix:
+        """``_hasher().transform(attrs)``, with each distinct class/id token hashed once a process:
+        a page repeats its ancestors' tokens on every block, a site its class names on every page."""
+        buckets = _TOKEN_BUCKETS.setdefault(self.n_hash, {})
+        if len(buckets) > MAX_CACHED_TOKENS:
+            buckets.clear()
+        # Counts of each block's tokens, times the buckets of each token's words.
+        vocabulary: dict[str, int] = {}
+        token_rows = [[vocabulary.setdefault(t, len(vocabulary)) for t in a.split()] for a in attrs]
+        new = [t for t in vocabulary if t not in buckets]
+        if new:
+            words = [_token_words(t) for t in new]
+            # One word a row: each row's only column is the word's bucket, as the hasher gives it.
+            hasher = self._hasher()._get_hasher()
+            columns = hasher.transform([[w] for ws in words for w in ws]).indices.tolist()
+            at = 0
+            for token, token_words in zip(new, words, strict=True):
+                buckets[token] = tuple(columns[at : at + len(token_words)])
+                at += len(token_words)
+        tokens = sp.csr_matrix(
+            (
+                np.ones(sum(map(len, token_rows)), dtype=np.float32),
+                np.fromiter(chain.from_iterable(token_rows), dtype=np.int64),
+                np.cumsum([0, *map(len, token_rows)]),
+            ),
+            shape=(len(attrs), len(vocabulary)),
+        )
+        words = [buckets[t] for t in vocabulary]
+        token_buckets = sp.csr_matrix(
+            (
+                np.ones(sum(map(len, words)), dtype=np.float32),
+                np.fromiter(chain.from_iterable(words), dtype=np.int64),
+                np.cumsum([0, *map(len, words)]),
+            ),
+            shape=(len(vocabulary), self.n_hash),
+        )
+        counts = (tokens @ token_buckets).tocsr()
+        counts.sum_duplicates()  # and sorted columns, as the hasher's matrix has them
+        return l2_normalized_rows(counts)
+
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
-        frame = with_dom_columns(self._frame(X).copy())
-        known = frame["dom_tags"].notna().to_numpy()
+        frame = self._frame(X)
+        tags = _text_column(frame, "dom_tags")
+        known = np.array([t is not None for t in tags], dtype=bool)
         # Units of one block share their tags and attributes: featurize each distinct pair once.
-        pairs = frame["dom_tags"].fillna("") + "\x1f" + frame["dom_attrs"].fillna("").str.lower()
-        codes, uniques = pd.factorize(pairs)
-        flags = np.zeros((len(uniques), len(ANCESTOR_TAGS) + len(OWN_TAGS) + len(HINTS)))
+        pairs: dict[tuple[str, str], int] = {}
+        codes = np.array(
+            [
+                pairs.setdefault((t or "", (a or "").lower()), len(pairs))
+                for t, a in zip(tags, _text_column(frame, "dom_attrs"), strict=True)
+            ],
+            dtype=np.intp,
+        )
+        flags = np.zeros((len(pairs), len(ANCESTOR_TAGS) + len(OWN_TAGS) + len(HINTS)))
         ancestor_index = {t: k for k, t in enumerate(ANCESTOR_TAGS)}
         own_index = {t: len(ANCESTOR_TAGS) + k for k, t in enumerate(OWN_TAGS)}
         hint_index = {h: len(ANCESTOR_TAGS) + len(OWN_TAGS) + k for k, h in enumerate(HINTS)}
-        attrs = []
-        for u, pair in enumerate(uniques):
-            tags, attr = pair.split("\x1f")
-            names = tags.split()
+        attrs: dict[str, int] = {}
+        pair_attrs = np.zeros(len(pairs), dtype=np.intp)
+        for u, (tags_of_block, attr) in enumerate(pairs):
+            names = tags_of_block.split()
             for name in names:
                 k = ancestor_index.get(name)
                 if k is not None:
@@ -148,13 +222,13 @@ class DomFeatures(UnitFeaturizer):
                 k = hint_index.get(token)
                 if k is not None:
                     flags[u, k] = 1.0
-            attrs.append(attr)
-        density = frame["link_density"].fillna(0.0).clip(0.0, 1.0).to_numpy()
-        depth = frame["dom_depth"].fillna(0.0).to_numpy()
-        chars = frame["block_chars"].fillna(0.0).clip(lower=0.0).to_numpy()
-        position = frame["dom_position"].fillna(0.0).clip(0.0, 1.0).to_numpy()
-        parent = frame["parent_text_share"].fillna(0.0).clip(0.0, 1.0).to_numpy()
-        container = frame["container_text_share"].fillna(0.0).clip(0.0, 1.0).to_numpy()
+            pair_attrs[u] = attrs.setdefault(attr, len(attrs))
+        density = np.clip(_number_column(frame, "link_density"), 0.0, 1.0)
+        depth = _number_column(frame, "dom_depth")
+        chars = np.maximum(_number_column(frame, "block_chars"), 0.0)
+        position = np.clip(_number_column(frame, "dom_position"), 0.0, 1.0)
+        parent = np.clip(_number_column(frame, "parent_text_share"), 0.0, 1.0)
+        container = np.clip(_number_column(frame, "container_text_share"), 0.0, 1.0)
         numbers = np.column_stack(
             [
                 ~known,
@@ -171,7 +245,7 @@ class DomFeatures(UnitFeaturizer):
                 known & (container >= 0.5),
             ]
         ).astype(float)
-        hashed = self._hasher().transform(attrs)[codes]
+        hashed = self._hashed_words(list(attrs))[pair_attrs[codes]]
         dense = sp.csr_matrix(np.hstack([numbers, flags[codes]]))
         return sp.hstack([dense, hashed], format="csr")
 

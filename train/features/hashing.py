@@ -22,11 +22,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from ..registry import featurizers
-from .base import Columns, ngram_range_of
+from .base import Columns, l2_normalized_rows, ngram_range_of
 
 # Polynomial bases for characters within an n-gram and for tokens within a word n-gram (odd,
 # so invertible modulo 2**64), and the final mixer's constants (splitmix64).
@@ -325,7 +324,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             np.log(counts.data, out=counts.data)
             counts.data += 1
         counts.data *= self.idf_[counts.indices]
-        return normalize(counts, copy=False)
+        return l2_normalized_rows(counts)
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self, "idf_")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -9,9 +10,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.utils import check_array
 from tqdm.auto import tqdm
 
-from ..features.base import article_rows, with_dom_columns
+from ..features.base import (
+    DOM_NUMBER_COLUMNS,
+    DOM_TEXT_COLUMNS,
+    article_rows,
+)
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
 from .decode import ArticleDecoder
@@ -43,23 +51,38 @@ def units_frame(
     first: int = 0,
     doc_len: int | None = None,
     blocks: Sequence[int] | None = None,
+    dom: dict[str, Sequence[Any]] | None = None,
 ) -> pd.DataFrame:
     """The input frame the pipeline expects; with ``doc_id`` the texts are one article in order,
     or the units ``first`` onwards of an article of ``doc_len`` units, and ``blocks`` gives each
-    unit's block (its line or paragraph) where it is known."""
+    unit's block (its line or paragraph) where it is known. ``dom`` holds the DOM columns of units
+    parsed from HTML; plain text has none.
+    Built in one step: a page's few hundred units cost less than inserting columns one by one.
+    """
     n = len(texts)
-    frame = pd.DataFrame({"text": list(texts)})
+    missing = pd.array([pd.NA] * n, dtype="Int64")
+    columns: dict[str, Any] = {"text": list(texts), "doc_id": np.full(n, None, dtype=object)}
     if doc_id is None:
-        frame["doc_id"] = None
-        frame["position"] = pd.array([pd.NA] * n, dtype="Int64")
-        frame["doc_len"] = pd.array([pd.NA] * n, dtype="Int64")
+        columns.update(position=missing, doc_len=missing)
     else:
-        frame["doc_id"] = doc_id
-        frame["position"] = pd.array(range(first, first + n), dtype="Int64")
-        frame["doc_len"] = pd.array([n if doc_len is None else doc_len] * n, dtype="Int64")
+        columns["position"] = pd.array(np.arange(first, first + n), dtype="Int64")
+        columns["doc_len"] = pd.array(np.full(n, n if doc_len is None else doc_len), dtype="Int64")
     known = doc_id is not None and blocks is not None
-    frame["block"] = pd.array(list(blocks) if known else [pd.NA] * n, dtype="Int64")
-    return with_dom_columns(frame)
+    columns["block"] = pd.array(list(blocks), dtype="Int64") if known else missing
+    for column in DOM_TEXT_COLUMNS:
+        values = [None] * n if dom is None else dom[column]
+        # Object dtype, as ``with_dom_columns`` gives: pandas would infer its string dtype.
+        columns[column] = pd.Series(
+            [v if isinstance(v, str) else None for v in values], dtype=object
+        )
+    for column in DOM_NUMBER_COLUMNS:
+        columns[column] = (
+            np.full(n, np.nan) if dom is None else np.asarray(dom[column], dtype=float)
+        )
+    frame = pd.DataFrame(columns)
+    if doc_id is not None:
+        frame["doc_id"] = doc_id  # the dtype pandas gives a string column
+    return frame
 
 
 def _as_texts(texts: Iterable[str]) -> list[str]:
@@ -86,6 +109,70 @@ def neighbour_window(estimator: Any) -> int:
         if hasattr(estimator, attribute):
             children.append(getattr(estimator, attribute))
     return max([widest, *(neighbour_window(c) for c in children if not isinstance(c, str))])
+
+
+def _columns_of(frame: pd.DataFrame, columns: str | list[str], names: list[str]) -> Any:
+    """``frame[columns]``: the frame itself where it has exactly those columns, else taken by
+    position (a fifth of the time ``frame[columns]`` takes for a list)."""
+    if isinstance(columns, str):
+        return frame[columns]
+    if columns == names:
+        return frame
+    return frame.take([names.index(c) for c in columns], axis=1)
+
+
+class FrameScorer:
+    """``pipeline.predict_proba`` for frames of units, without the per-call overheads of a
+    ``ColumnTransformer`` that a page of a few hundred units notices.
+
+    For the pipelines winnow builds (a ``ColumnTransformer`` of featurizers with sparse output,
+    then a classifier) each featurizer gets the frame itself where it reads all its columns,
+    and the weighted blocks are stacked as ``ColumnTransformer`` stacks them: the same matrix,
+    without selecting, checking and copying columns once per featurizer. Any other pipeline is
+    scored by its own ``predict_proba``.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        steps = getattr(pipeline, "steps", [])
+        union = steps[0][1] if len(steps) == 2 else None
+        direct = (
+            isinstance(union, ColumnTransformer)
+            and union.sparse_output_
+            and hasattr(union, "feature_names_in_")
+            and all(
+                isinstance(columns, (str, list))
+                and (not isinstance(transformer, str) or transformer == "drop")
+                for _, transformer, columns in union.transformers_
+            )
+        )
+        self.union: ColumnTransformer | None = union if direct else None
+
+    def features(self, frame: pd.DataFrame) -> Any:
+        """The feature matrix of ``frame``: what the pipeline's last step reads."""
+        if self.union is None:
+            return self.pipeline[:-1].transform(frame)
+        names = list(frame.columns)
+        missing = set(self.union.feature_names_in_) - set(names)
+        if missing:
+            raise ValueError(f"columns are missing: {missing}")
+        weights = self.union.transformer_weights or {}
+        blocks = []
+        for name, transformer, columns in self.union.transformers_:
+            if isinstance(transformer, str):  # "drop"
+                continue
+            block = transformer.transform(_columns_of(frame, columns, names))
+            if not sp.issparse(block):
+                block = check_array(block, accept_sparse=True, ensure_all_finite=False)
+            weight = weights.get(name)
+            blocks.append(block if weight is None else block * weight)
+        return sp.hstack(blocks).tocsr()
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities of each unit of ``frame``, as ``pipeline.predict_proba`` gives."""
+        if self.union is None:
+            return self.pipeline.predict_proba(frame)
+        return self.pipeline.steps[1][1].predict_proba(self.features(frame))
 
 
 def article_batches(
@@ -130,6 +217,7 @@ class Classifier:
 
     def __init__(self, pipeline: Any, manifest: dict[str, Any]) -> None:
         self.pipeline = pipeline
+        self.scorer = FrameScorer(pipeline)
         self.manifest = manifest
         self.labels: list[str] = [str(c) for c in pipeline.classes_]
         self.context_margin: int = neighbour_window(pipeline)
@@ -150,6 +238,13 @@ class Classifier:
     def __repr__(self) -> str:
         return f"Classifier(name={self.manifest.get('name')!r}, labels={self.labels})"
 
+    def warm_up(self) -> None:
+        """Score one unit of an article once, so that lazy imports and compiled kernels (numba's,
+        about 0.3 s) load with the model: the first input is then labelled as fast as the rest."""
+        proba = self.scorer.predict_proba(units_frame(["Warm-up."], doc_id="warm-up", blocks=[0]))
+        if self.decoder is not None:
+            self.decoder.posteriors(proba)
+
     def proba_frame(self, frame: pd.DataFrame, progress: bool = False) -> np.ndarray:
         """Class probabilities for a frame of units, scored in batches of whole articles.
 
@@ -166,7 +261,7 @@ class Classifier:
             return proba
         with tqdm(total=n, unit="unit", disable=not progress, file=sys.stderr, delay=1.0) as bar:
             for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
-                proba[rows[own]] = self.pipeline.predict_proba(frame.iloc[rows])[own]
+                proba[rows[own]] = self.scorer.predict_proba(frame.iloc[rows])[own]
                 bar.update(int(own.sum()))
         return self.decoder.decode_frame(frame, proba) if self.decoder else proba
 
@@ -269,7 +364,7 @@ class Classifier:
                 doc_len=total,
                 blocks=[s.block for s in rows],
             )
-            proba = self.pipeline.predict_proba(frame)
+            proba = self.scorer.predict_proba(frame)
             yield rows[answered - low : own_end - low], proba[answered - low : own_end - low]
             answered = own_end
             keep_from = max(base, answered - margin)
@@ -289,12 +384,17 @@ class Classifier:
         page = parse_html(data, source=doc, max_chars=self.max_chars)
         if not page.units:
             return page.text, []
+        units = page.units
+        dom = {c: [getattr(u, c) for u in units] for c in DOM_TEXT_COLUMNS + DOM_NUMBER_COLUMNS}
         frame = units_frame(
-            [u.text for u in page.units], doc_id=doc, blocks=[u.block for u in page.units]
+            [u.text for u in units], doc_id=doc, blocks=[u.block for u in units], dom=dom
         )
-        for column, values in pd.DataFrame([u.dom_columns() for u in page.units]).items():
-            frame[column] = values.to_numpy()
-        proba = self.proba_frame(with_dom_columns(frame))
+        if len(frame) > BATCH_SIZE:
+            proba = self.proba_frame(frame)
+        else:  # one article in reading order, one batch: proba_frame's result without regrouping
+            proba = self.scorer.predict_proba(frame)
+            if self.decoder is not None:
+                proba = self.decoder.posteriors(proba)
         if self.decoder is not None:
             proba = self.decoder.posteriors(proba)
         return page.text, [
@@ -319,7 +419,15 @@ class Classifier:
 
 def load_model(path: str | Path, allow_pickle: bool = False) -> Classifier:
     """Read and verify every file once, then load the pipeline from those bytes with skops'
-    trusted-type check, the unzipped-size bound and the regular-expression check."""
+    trusted-type check, the unzipped-size bound and the regular-expression check.
+
+    The loaded model and the libraries it imported (numba, scikit-learn, pandas: some 200,000
+    objects) live as long as the process, so they are moved out of the garbage collector's full
+    passes (``gc.freeze``): each such pass over them took about 100 ms, 2 ms a page of HTML.
+    """
     package = read_package(path)
     pipeline = load_artifact(package, TRUSTED_TYPES, ALLOWED_PATTERNS, allow_pickle=allow_pickle)
-    return Classifier(pipeline, package.manifest)
+    classifier = Classifier(pipeline, package.manifest)
+    classifier.warm_up()
+    gc.freeze()
+    return classifier

@@ -9,7 +9,9 @@ plain arrays, stored in the package manifest: nothing to unpickle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,39 @@ from ..errors import PackageError
 from ..features.base import article_rows
 
 DECODERS = ("none", "forward_backward")
+
+
+@cache
+def compiled_forward_backward() -> Callable[..., np.ndarray] | None:
+    """numba's forward-backward loop (see ``compiled``), or ``None`` where numba is missing or
+    ``WINNOW_NO_NUMBA`` is set: then ``posteriors`` takes the array version, to rounding the same."""
+    if os.environ.get("WINNOW_NO_NUMBA"):
+        return None
+    try:
+        from .compiled import forward_backward
+    except ImportError:
+        return None
+    return forward_backward
+
+
+def _chain_products(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Running products of a sequence of positive square matrices, each scaled to a maximum of 1:
+    from the start ``[m0, m0 @ m1, ..., m0 @ ... @ mn]`` and to the end ``[m0 @ ... @ mn, ...,
+    mn]``.
+
+    Doubling the span each round takes ``log2(n)`` array products instead of a Python loop over
+    the units, both directions in one product; the scale drops out once messages are normalized.
+    """
+    products = np.stack([matrices, matrices])
+    products /= products.max(axis=(2, 3), keepdims=True)
+    span = 1
+    while span < products.shape[1]:
+        joined = products[:, :-span] @ products[:, span:]
+        products[0, span:] = joined[0]
+        products[1, :-span] = joined[1]
+        products /= products.max(axis=(2, 3), keepdims=True)
+        span *= 2
+    return products[0], products[1]
 
 
 class ArticleDecoder:
@@ -52,23 +87,32 @@ class ArticleDecoder:
         return self
 
     def posteriors(self, proba: np.ndarray) -> np.ndarray:
-        """Posterior marginals of one article's units, in reading order, from their own scores."""
+        """Posterior marginals of one article's units, in reading order, from their own scores.
+
+        Forward-backward: a compiled loop where numba is installed, otherwise products of the
+        per-unit matrices ``transitions * emissions[t]``: the forward message at ``t`` is the
+        start times the product of the first ``t``, the backward one the product of those after
+        ``t``, both taken for all units at once.
+        """
         if len(proba) == 0 or self.strength == 0:
             return proba
         transitions = self.transitions_**self.strength
         transitions /= transitions.sum(axis=1, keepdims=True)
         start = self.start_**self.strength
         emissions = np.clip(proba, 1e-9, None) / self.prior_
+        kernel = compiled_forward_backward()
+        if kernel is not None:
+            return kernel(start, transitions, emissions)
         n, k = emissions.shape
         forward, backward = np.empty((n, k)), np.ones((n, k))
         forward[0] = start * emissions[0]
-        forward[0] /= forward[0].sum()
-        for t in range(1, n):
-            forward[t] = (forward[t - 1] @ transitions) * emissions[t]
-            forward[t] /= forward[t].sum()
-        for t in range(n - 2, -1, -1):
-            backward[t] = transitions @ (emissions[t + 1] * backward[t + 1])
-            backward[t] /= backward[t].sum()
+        steps = transitions[None, :, :] * emissions[1:, None, :]
+        if n > 1:
+            from_start, to_end = _chain_products(steps)
+            forward[1:] = forward[0] @ from_start
+            backward[:-1] = to_end.sum(axis=2)
+        forward /= forward.sum(axis=1, keepdims=True)
+        backward /= backward.sum(axis=1, keepdims=True)
         joint = forward * backward
         return joint / joint.sum(axis=1, keepdims=True)
 

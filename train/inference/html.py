@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import WinnowError
@@ -138,7 +139,8 @@ HINT_ATTRIBUTES = ("role", "itemprop", "itemtype", "rel")
 # Bytes that appear in text of any ASCII-compatible encoding: all but the C0 controls (ESC
 # stays for ISO-2022); pages where more than 1% of the first bytes are controls are binary.
 _TEXT_BYTES = bytes([7, 8, 9, 10, 11, 12, 13, 27, *range(32, 256)])
-_WHITESPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+_WHITESPACE_CHARS = " \t\r\n\f\v\u00a0\u200b"
+_WHITESPACE = re.compile(f"[{_WHITESPACE_CHARS}]+")
 _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
 )
@@ -228,24 +230,47 @@ def decode_html(data: bytes, source: str = "page") -> tuple[str, str]:
     return data.decode(codec, errors="replace"), codec
 
 
-@dataclass
 class _Element:
-    """An open element during the walk: what blocks inside it inherit."""
+    """An open element during the walk: what blocks inside it inherit.
 
-    tag: str
-    segment: str
-    attrs: tuple[str, ...]
-    children: dict[str, int] = field(default_factory=dict)
+    Its path segment and attribute tokens are worked out only for elements that end up on a
+    block's path, once each: most elements of a page hold no text of their own.
+    """
 
+    __slots__ = (
+        "_attrs",
+        "_segment",
+        "attributes",
+        "chain",
+        "children",
+        "index",
+        "tag",
+        "text_below",
+    )
 
-@dataclass
-class _Block:
-    """A block of text being collected: its pieces, its element, and how much of it is link text."""
+    def __init__(self, tag: str, attributes: dict[str, str | None], index: int) -> None:
+        self.tag = tag
+        self.attributes = attributes
+        self.index = index
+        self.children: dict[str, int] = {}
+        self._segment: str | None = None
+        self._attrs: tuple[str, ...] | None = None
+        # Path, attribute tokens and tags from the root to here, once a block needs them.
+        self.chain: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+        # Characters outside links of the blocks within SHARE_DEPTH below (see _text_shares).
+        self.text_below = 0
 
-    pieces: list[str]
-    path: list[_Element]
-    link_chars: int = 0
-    chars: int = 0
+    @property
+    def segment(self) -> str:
+        if self._segment is None:
+            self._segment = _segment(self.tag, self.attributes, self.index)
+        return self._segment
+
+    @property
+    def attrs(self) -> tuple[str, ...]:
+        if self._attrs is None:
+            self._attrs = _attr_tokens(self.attributes)
+        return self._attrs
 
 
 def _attr_tokens(attributes: dict[str, str | None]) -> tuple[str, ...]:
@@ -259,6 +284,11 @@ def _attr_tokens(attributes: dict[str, str | None]) -> tuple[str, ...]:
         if value:
             tokens.append(f"{name}={value.lower().rsplit('/', 1)[-1].split()[0][:40]}")
     return tuple(tokens)
+
+
+def _may_hide(attributes: dict[str, str | None]) -> bool:
+    """Whether an element has any attribute that can hide it: most have none."""
+    return "style" in attributes or "hidden" in attributes or "aria-hidden" in attributes
 
 
 def _hidden(attributes: dict[str, str | None]) -> bool:
@@ -282,42 +312,50 @@ class _Walker:
         # and how many open elements the tail leaves out (the path is bounded on deep pages).
         self.blocks: list[tuple[str, list[_Element], float, int, int]] = []
         self.stack: list[_Element] = []
-        self.current = _Block([], [])
+        # The block being collected: its pieces of text, visible characters, those inside links.
+        self.pieces: list[str] = []
+        self.chars = 0
+        self.link_chars = 0
         self.in_link = 0
         self.in_pre = 0
 
     def flush(self) -> None:
-        block = self.current
-        raw = "".join(block.pieces)
+        if not self.chars:  # nothing visible: the layout whitespace between blocks
+            self.pieces = []
+            return
         lines = []
-        for line in raw.split("\n"):
+        for line in "".join(self.pieces).split("\n"):
             clean = line.strip() if self.in_pre else _WHITESPACE.sub(" ", line).strip()
             if clean:
                 lines.append(clean)
         if lines:
-            density = block.link_chars / block.chars if block.chars else 0.0
-            plain = block.chars - block.link_chars
+            density = self.link_chars / self.chars if self.chars else 0.0
+            plain = self.chars - self.link_chars
             tail = self.stack[-PATH_TAIL:]
             skipped = len(self.stack) - len(tail)
             self.blocks.append(("\n".join(lines), tail, min(density, 1.0), plain, skipped))
-        self.current = _Block([], [])
+        self.pieces = []
+        self.chars = self.link_chars = 0
 
     def text(self, value: str) -> None:
         if not self.in_pre:
+            if not value.strip(_WHITESPACE_CHARS):  # layout between tags: most text nodes
+                self.pieces.append(" ")
+                return
             value = _WHITESPACE.sub(" ", value)
-        self.current.pieces.append(value)
+        self.pieces.append(value)
         visible = len(value) - value.count(" ")
-        self.current.chars += visible
+        self.chars += visible
         if self.in_link:
-            self.current.link_chars += visible
+            self.link_chars += visible
 
     def walk(self, root: Any) -> None:
-        # Events: (node, None) enters a node; (None, tag) leaves an element entered before.
-        todo: list[tuple[Any, str | None]] = [(root, None)]
+        # Entries: a node to enter, or the element (an _Element) whose node was entered before.
+        todo: list[Any] = [root]
         while todo:
-            node, leaving = todo.pop()
-            if node is None:
-                self.leave(leaving or "")
+            node = todo.pop()
+            if isinstance(node, _Element):
+                self.leave(node.tag)
                 continue
             tag = node.tag
             if tag == "-text":
@@ -325,40 +363,91 @@ class _Walker:
                 if value:
                     self.text(value)
                 continue
-            if not node.is_element_node or tag in DROPPED:
+            if tag in DROPPED or not node.is_element_node:
                 continue
             attributes = node.attributes
-            if _hidden(attributes):
+            if attributes and _may_hide(attributes) and _hidden(attributes):
                 continue
             if tag == "br":
-                self.current.pieces.append("\n")
+                self.pieces.append("\n")
                 continue
-            self.enter(tag, attributes)
-            todo.append((None, tag))
-            children = []
-            child = node.child
+            todo.append(self.enter(tag, attributes))
+            child = node.last_child
             while child is not None:
-                children.append((child, None))
-                child = child.next
-            todo.extend(reversed(children))
+                todo.append(child)
+                child = child.prev
 
-    def enter(self, tag: str, attributes: dict[str, str | None]) -> None:
+    def enter(self, tag: str, attributes: dict[str, str | None]) -> _Element:
         siblings = self.stack[-1].children if self.stack else {}
-        siblings[tag] = siblings.get(tag, 0) + 1
+        index = siblings[tag] = siblings.get(tag, 0) + 1
         if tag in BLOCKS:
             self.flush()
-        self.stack.append(
-            _Element(tag, _segment(tag, attributes, siblings[tag]), _attr_tokens(attributes))
-        )
-        self.in_link += tag == "a"
-        self.in_pre += tag == "pre"
+        element = _Element(tag, attributes, index)
+        self.stack.append(element)
+        if tag == "a":
+            self.in_link += 1
+        elif tag == "pre":
+            self.in_pre += 1
+        return element
 
     def leave(self, tag: str) -> None:
         if tag in BLOCKS:
             self.flush()
         self.stack.pop()
-        self.in_link -= tag == "a"
-        self.in_pre -= tag == "pre"
+        if tag == "a":
+            self.in_link -= 1
+        elif tag == "pre":
+            self.in_pre -= 1
+
+
+class _BlockPlace:
+    """Where a block's element sits: its DOM path, the tags above it and their attribute tokens."""
+
+    def __init__(self, elements: list[_Element], depth: int) -> None:
+        self.depth = depth
+        if depth == len(elements) <= MAX_PATH_ELEMENTS:
+            path, self.attrs, tags = _chain(elements)
+        else:  # a deep element: only the innermost elements count
+            inner = elements[-MAX_PATH_ELEMENTS:]
+            path = ">".join(e.segment for e in inner)
+            self.attrs = _distinct([t for e in reversed(inner) for t in e.attrs])
+            tags = tuple(dict.fromkeys(e.tag for e in reversed(inner)))[::-1]
+        self.dom_tags = " ".join(tags)
+        self.dom_attrs = " ".join(self.attrs)
+        self.dom_path = path if depth <= MAX_PATH_ELEMENTS else "…>" + path
+
+
+def _chain(elements: list[_Element]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The DOM path, distinct attribute tokens (innermost first) and distinct tags (each where it
+    last occurs) of a chain of elements from the root, kept on each element: sibling blocks share
+    all but their own element's part. The first ``MAX_ATTR_TOKENS`` distinct tokens of a chain are
+    those of its element's tokens followed by its parent's first ``MAX_ATTR_TOKENS``."""
+    known = len(elements)
+    while known and elements[known - 1].chain is None:
+        known -= 1
+    for i in range(known, len(elements)):
+        element = elements[i]
+        if i == 0:
+            element.chain = (element.segment, _distinct(element.attrs), (element.tag,))
+        else:
+            path, attrs, tags = elements[i - 1].chain  # type: ignore[misc]
+            own_attrs, tag = element.attrs, element.tag
+            if own_attrs:
+                attrs = _distinct(own_attrs + attrs)
+            if tags[-1] != tag:
+                tags = (*(t for t in tags if t != tag), tag) if tag in tags else (*tags, tag)
+            element.chain = (f"{path}>{element.segment}", attrs, tags)
+    return elements[-1].chain  # type: ignore[return-value]
+
+
+def _distinct(tokens: Sequence[str]) -> tuple[str, ...]:
+    """The first ``MAX_ATTR_TOKENS`` distinct tokens, in order."""
+    return tuple(dict.fromkeys(tokens))[:MAX_ATTR_TOKENS]
+
+
+def _attr_string(attrs: Sequence[str]) -> str:
+    """The first ``MAX_ATTR_TOKENS`` distinct attribute tokens, innermost element first."""
+    return " ".join(_distinct(attrs))
 
 
 def _block_element(path: list[_Element]) -> int:
@@ -375,15 +464,15 @@ def _text_shares(
     """For each block, the share of the page's text outside links that lies under its parent
     element, and under its third ancestor: the story's container holds most of a page's text,
     a menu's or a teaser's container little of it (the idea of readability's container score)."""
-    under: dict[int, int] = {}
     for (_, path, _, plain, _), own in zip(blocks, owners, strict=True):
         for element in path[max(0, own - SHARE_DEPTH) : own]:
-            under[id(element)] = under.get(id(element), 0) + plain
+            element.text_below += plain
     total = max(sum(block[3] for block in blocks), 1)
     shares = []
     for (_, path, _, plain, _), own in zip(blocks, owners, strict=True):
-        parent = under.get(id(path[own - 1]), plain) if own >= 1 else plain
-        container = under.get(id(path[max(0, own - 3)]), plain) if own >= 1 else plain
+        # Both ancestors are among the SHARE_DEPTH the block counted itself under.
+        parent = path[own - 1].text_below if own >= 1 else plain
+        container = path[max(0, own - 3)].text_below if own >= 1 else plain
         shares.append((round(parent / total, 4), round(container / total, 4)))
     return shares
 
@@ -459,16 +548,13 @@ def parse_html(
     shares = _text_shares(walker.blocks, owners)
     for b, (text, path, density, _, skipped) in enumerate(walker.blocks):
         own = owners[b]
-        inner = path[: own + 1][-MAX_PATH_ELEMENTS:]
-        tags = list(dict.fromkeys(e.tag for e in reversed(inner)))[::-1]
-        attrs = [t for e in reversed(inner) for t in e.attrs]
+        place = _BlockPlace(path[: own + 1], skipped + own + 1)
+        dom_attrs = place.dom_attrs
         if text.lower() in titles:
-            attrs.insert(0, "hint=title")
-        dom_attrs = " ".join(list(dict.fromkeys(attrs))[:MAX_ATTR_TOKENS])
-        dom_path = ">".join(e.segment for e in inner)
-        if skipped + own + 1 > MAX_PATH_ELEMENTS:
-            dom_path = "…>" + dom_path
-        position = b / (n_blocks - 1) if n_blocks > 1 else 0.0
+            dom_attrs = _attr_string(["hint=title", *place.attrs])
+        link_density = round(density, 4)
+        position = round(b / (n_blocks - 1), 4) if n_blocks > 1 else 0.0
+        parent_share, container_share = shares[b]
         for segment in split_units(text, max_chars=max_chars):
             units.append(
                 HtmlUnit(
@@ -476,15 +562,15 @@ def parse_html(
                     end=offset + segment.end,
                     text=segment.text,
                     block=b,
-                    dom_path=dom_path,
-                    dom_tags=" ".join(tags),
+                    dom_path=place.dom_path,
+                    dom_tags=place.dom_tags,
                     dom_attrs=dom_attrs,
-                    link_density=round(density, 4),
-                    dom_depth=skipped + own + 1,
+                    link_density=link_density,
+                    dom_depth=place.depth,
                     block_chars=len(text),
-                    dom_position=round(position, 4),
-                    parent_text_share=shares[b][0],
-                    container_text_share=shares[b][1],
+                    dom_position=position,
+                    parent_text_share=parent_share,
+                    container_text_share=container_share,
                 )
             )
         parts.append(text)

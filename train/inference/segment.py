@@ -106,6 +106,7 @@ _SENTENCE_END = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s)""")
 _NEXT_STARTS_SENTENCE = re.compile(r"""\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
 # A line ends at LF, CRLF or a lone CR (old Mac files).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+_BREAK_OR_END = re.compile(r"[\r\n.!?…]")
 _SEPARATOR = re.compile(r"^[\W_]{1,10}$")
 _ABBREVIATION = re.compile(r"([\w.]+)\.$")
 # Longer than any abbreviation: how far back from a period ``_is_abbreviation`` looks.
@@ -211,8 +212,22 @@ def _blocks(article: str) -> Iterator[tuple[int, int, bool]]:
             yield from ((start, end, False) for start, end in lines)
 
 
+def _is_one_unit(text: str, max_chars: int | None) -> bool:
+    """A line with no line break, no sentence end and no surrounding whitespace, short enough to
+    keep whole: ``iter_units`` would return it as its only unit."""
+    return (
+        bool(text)
+        and (not max_chars or len(text) <= max_chars)
+        and text == text.strip()
+        and _BREAK_OR_END.search(text) is None
+    )
+
+
 def iter_units(article: str, max_chars: int | None = None) -> Iterator[Segment]:
     """The units of ``article`` one by one, as ``split_units`` returns them (see there)."""
+    if _is_one_unit(article, max_chars):  # most blocks of an HTML page: a menu item, a heading
+        yield Segment(0, len(article), article, 0)
+        return
     for block, (block_start, block_end, wrapped) in enumerate(_blocks(article)):
         line = article[block_start:block_end]
         whole = not wrapped and (_SEPARATOR.match(line.strip()) or "@" in line)
