@@ -274,7 +274,7 @@ def _predict_options(args: argparse.Namespace) -> Any:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .inference.classifier import load_model
+    from .inference.classifier import load_model, settle_process
     from .inference.predict import (
         LineWriter,
         check_output,
@@ -291,6 +291,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, args.inputs)
     model = load_model(args.model, allow_pickle=args.allow_pickle)
+    settle_process()
     if args.format == "html":
         from .inference.highlight import render_page
         from .inference.predict import highlighted_documents
@@ -367,12 +368,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .inference.classifier import load_model
+    from .inference.classifier import load_model, settle_process
     from .serve import make_server
 
     if args.max_body < 1:
         raise WinnowError(f"--max-body must be at least 1 byte, got {args.max_body}")
     model = load_model(args.model, allow_pickle=args.allow_pickle)
+    settle_process()
     server = make_server(model, args.host, args.port, args.max_body)
     print(
         f"winnow: serving {args.model} on http://{args.host}:{server.server_port}", file=sys.stderr

@@ -395,8 +395,6 @@ class Classifier:
             proba = self.scorer.predict_proba(frame)
             if self.decoder is not None:
                 proba = self.decoder.posteriors(proba)
-        if self.decoder is not None:
-            proba = self.decoder.posteriors(proba)
         return page.text, [
             {
                 **self._unit(u.start, u.end, u.text, p, min_confidence),
@@ -420,14 +418,21 @@ class Classifier:
 def load_model(path: str | Path, allow_pickle: bool = False) -> Classifier:
     """Read and verify every file once, then load the pipeline from those bytes with skops'
     trusted-type check, the unzipped-size bound and the regular-expression check.
-
-    The loaded model and the libraries it imported (numba, scikit-learn, pandas: some 200,000
-    objects) live as long as the process, so they are moved out of the garbage collector's full
-    passes (``gc.freeze``): each such pass over them took about 100 ms, 2 ms a page of HTML.
     """
     package = read_package(path)
     pipeline = load_artifact(package, TRUSTED_TYPES, ALLOWED_PATTERNS, allow_pickle=allow_pickle)
     classifier = Classifier(pipeline, package.manifest)
     classifier.warm_up()
-    gc.freeze()
     return classifier
+
+
+def settle_process() -> None:
+    """Move every object alive now out of the garbage collector's full passes (``gc.freeze``).
+
+    For a process that loads a model and then only labels (``winnow predict``, ``winnow serve``):
+    the model and the libraries it imported (numba, scikit-learn, pandas: some 200,000 objects)
+    live as long as the process, and each full pass over them took about 100 ms, 2 ms a page of
+    HTML. Not done by ``load_model``: in someone else's process it would also keep their objects
+    from ever being collected.
+    """
+    gc.freeze()
