@@ -300,7 +300,9 @@ def test_span_files_may_not_escape_the_labels_folder(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"labels\.jsonl:1: file '\.\./secret\.txt' is outside"):
         read_spans(labels)
     labels.write_text('{"file": "page1.txt", "start": 5}\n')
-    with pytest.raises(DataError, match=r"labels\.jsonl:1: needs file, start, end and label"):
+    with pytest.raises(
+        DataError, match=r"labels\.jsonl:1: needs file, label and start and end \(or text\)"
+    ):
         read_spans(labels)
 
 
@@ -385,3 +387,39 @@ def test_a_bad_span_set_is_named_before_any_fit(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"labels\.jsonl:1: expected 0 <= start < end"):
         run(config, output=tmp_path / "model", progress=False)
     assert not (tmp_path / "model" / "manifest.json").exists()
+
+
+HTML_PAGE = """<!DOCTYPE html><html><head><title>Flood barrier opens</title></head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li></ul></nav>
+<article><h1>Flood barrier opens on the Tessel after three years of work</h1>
+<p>The barrier closed for the first time on Tuesday night. Engineers said it held back a tide
+of four metres.</p></article>
+<footer><p>&copy; 2026 The Courier</p></footer><script>var tracking = 1;</script>
+</body></html>"""
+
+
+def test_html_pages_are_evaluated_by_the_strings_they_label(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --spans`` reads an .html document as ``predict`` does and finds each labelled
+    string in its units; a string in no unit (a script) counts as dropped, boilerplate."""
+    (tmp_path / "page1.html").write_text(HTML_PAGE, encoding="utf-8")
+    spans = [
+        {"file": "page1.html", "text": "The barrier closed for the first time", "label": "content"},
+        {"file": "page1.html", "text": "held back a tide of four   metres.", "label": "content"},
+        {"file": "page1.html", "text": "var tracking = 1;", "label": "boilerplate"},
+        {"file": "page1.html", "text": "© 2026 The Courier", "label": "boilerplate"},
+    ]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(s) + "\n" for s in spans), encoding="utf-8")
+    model_path = ROOT / "models/default"
+    argv = ["evaluate", str(model_path), "--spans", str(labels), "--content-vs-boilerplate"]
+    assert main([*argv, "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    _, units = load_model(model_path).label_html(HTML_PAGE.encode(), doc="page1.html")
+    expected = score_spans(read_spans(labels)[0], {"page1.html": units}, True)
+    assert metrics == expected and metrics["n_spans"] == 4
+    assert expected["recall"]["boilerplate"] >= 0.5  # the script line, in no unit, is dropped
+    labels.write_text('{"file": "page1.html", "text": "  ", "label": "content"}\n')
+    with pytest.raises(DataError, match=r"labels\.jsonl:1: needs file, label.*'text' is blank"):
+        read_spans(labels)

@@ -126,7 +126,14 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "--spans",
         type=Path,
         metavar="LABELS",
-        help="JSONL of file, start, end, label: spans of whole documents kept beside it",
+        help="JSONL of file, label and start, end (or text, a string to find): spans of whole "
+        "documents kept beside it; .html/.htm documents are read as HTML pages",
+    )
+    p.add_argument(
+        "--input-format",
+        choices=["auto", "text", "html"],
+        default="auto",
+        help="with --spans: read the documents as text or HTML pages; auto: HTML for .html/.htm",
     )
     p.add_argument(
         "--content-vs-boilerplate",
@@ -345,11 +352,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluate_spans(model: Any, args: argparse.Namespace) -> int:
     """Label each document the spans name, as ``winnow predict`` does, and score the spans."""
     from .evaluate.spans import format_span_metrics, read_spans, score_spans
-    from .inference.predict import read_article
+    from .inference.predict import label_document
 
     spans, documents = read_spans(args.spans)
     units = {
-        name: model.label_article(read_article(str(path)), doc=name)
+        name: label_document(model, str(path), args.input_format)
         for name, path in documents.items()
     }
     metrics = score_spans(spans, units, args.content_vs_boilerplate)

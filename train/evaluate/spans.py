@@ -1,8 +1,10 @@
 """Score span-labelled whole documents: each labelled span takes the label of the units covering it.
 
-A labels file holds one span a line: ``file`` (a text file beside the labels file), ``start`` and
-``end`` (character offsets into it) and ``label``. This is what annotation tools export, and how
-real pages and editorials are labelled in their context.
+A labels file holds one span a line: ``file`` (a document beside the labels file), ``label``, and
+either ``start`` and ``end`` (character offsets into a text file) or ``text``, a string to find
+in the document's labelled units (for HTML pages, whose text each extractor lays out its own
+way). This is what annotation tools export, and how real pages and editorials are labelled in
+their context.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ CONTENT_LABELS = ("event", "opinion")
 
 @dataclass(frozen=True)
 class Span:
-    """One labelled character range of a document."""
+    """One labelled character range of a document, or a labelled string found in it."""
 
     file: str
-    start: int
-    end: int
+    start: int | None
+    end: int | None
     label: str
+    text: str | None = None
+
+
+def _span(record: Any) -> Span:
+    """A span from one JSON record; ``KeyError``/``TypeError``/``ValueError`` where it is not one."""
+    if "start" not in record and "end" not in record and isinstance(record.get("text"), str):
+        if not record["text"].split():
+            raise ValueError("'text' is blank")
+        return Span(str(record["file"]), None, None, str(record["label"]), record["text"])
+    return Span(str(record["file"]), int(record["start"]), int(record["end"]), str(record["label"]))
 
 
 def read_spans(path: Path) -> tuple[list[Span], dict[str, Path]]:
@@ -50,15 +62,14 @@ def read_spans(path: Path) -> tuple[list[Span], dict[str, Path]]:
             continue
         where = f"{path}:{number}"
         try:
-            record = json.loads(line)
-            span = Span(
-                str(record["file"]), int(record["start"]), int(record["end"]), str(record["label"])
-            )
+            span = _span(json.loads(line))
         except json.JSONDecodeError as exc:
             raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{where}: needs file, start, end and label ({exc})") from None
-        if not 0 <= span.start < span.end:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(
+                f"{where}: needs file, label and start and end (or text) ({exc})"
+            ) from None
+        if span.text is None and not 0 <= span.start < span.end:
             raise DataError(f"{where}: expected 0 <= start < end, got {span.start}, {span.end}")
         if span.file not in documents:
             document = (folder / span.file).resolve()
@@ -83,6 +94,35 @@ def covering_label(units: Sequence[Mapping[str, Any]], start: int, end: int) -> 
     return cover.most_common(1)[0][0] if cover else None
 
 
+def string_label(units: Sequence[Mapping[str, Any]], needle: str) -> str | None:
+    """The label of the units covering most of ``needle``, found with whitespace runs made single
+    spaces in the units' texts joined by spaces, or None where it is in no unit."""
+    pieces: list[str] = []
+    owner: list[int] = []
+    for i, unit in enumerate(units):
+        words = " ".join(str(unit["text"]).split())
+        if not words:
+            continue
+        if pieces:
+            pieces.append(" ")
+            owner.append(-1)
+        pieces.append(words)
+        owner.extend([i] * len(words))
+    needle = " ".join(needle.split())
+    at = "".join(pieces).find(needle)
+    if at < 0:
+        return None
+    cover = Counter(str(units[o]["label"]) for o in owner[at : at + len(needle)] if o >= 0)
+    return cover.most_common(1)[0][0]
+
+
+def span_label(span: Span, units: Sequence[Mapping[str, Any]]) -> str | None:
+    """The predicted label of one span: by its offsets, or by finding its text."""
+    if span.text is not None:
+        return string_label(units, span.text)
+    return covering_label(units, span.start, span.end)
+
+
 def score_spans(
     spans: Sequence[Span],
     units: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -91,12 +131,12 @@ def score_spans(
     """Macro-F1 and balanced accuracy over the spans' labels, from the labelled units of each file.
 
     With ``content_vs_boilerplate`` the predicted event and opinion both count as ``content``, as
-    they do where the labels say only what is story and what is page. A span no unit covers counts
-    as ``boilerplate`` (dropped).
+    they do where the labels say only what is story and what is page. A span no unit covers (or a
+    string no unit holds) counts as ``boilerplate``: dropped.
     """
     gold, predicted = [], []
     for span in spans:
-        label = covering_label(units.get(span.file, []), span.start, span.end) or "boilerplate"
+        label = span_label(span, units.get(span.file, [])) or "boilerplate"
         if content_vs_boilerplate and label in CONTENT_LABELS:
             label = CONTENT
         gold.append(span.label)

@@ -34,7 +34,7 @@ from ..evaluate.spans import Span, format_span_metrics, read_spans, score_spans
 from ..features.base import FRAME_COLUMNS
 from ..inference.classifier import Classifier
 from ..inference.decode import ArticleDecoder
-from ..inference.predict import read_article
+from ..inference.predict import label_document
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
 from .cv import cross_validate, quiet
@@ -196,10 +196,7 @@ def evaluate_span_sets(
     labeller = Classifier(pipeline, manifest)
     found = {}
     for path, (spans, documents, content_vs_boilerplate) in span_sets.items():
-        units = {
-            name: labeller.label_article(read_article(str(document)), doc=name)
-            for name, document in documents.items()
-        }
+        units = {name: label_document(labeller, str(doc)) for name, doc in documents.items()}
         found[path] = score_spans(spans, units, content_vs_boilerplate)
     return found
 

@@ -363,6 +363,16 @@ def decode_article(data: bytes, source: str) -> str:
     return text
 
 
+def label_document(
+    model: Classifier, source: str, input_format: str = "auto"
+) -> list[dict[str, Any]]:
+    """The labelled units of one whole document, as ``winnow predict`` labels it: an HTML page
+    (by ``input_format``, else by its extension) through ``label_html``, text as an article."""
+    if is_html(source, input_format):
+        return model.label_html(read_page(source), doc=Path(source).name)[1]
+    return model.label_article(read_article(source), doc=Path(source).name)
+
+
 def read_article(source: str, stdin: TextIO | None = None) -> str:
     """The text of an article file or of stdin for ``-`` (see ``decode_article``)."""
     if source == "-":
