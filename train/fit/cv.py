@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,38 +34,50 @@ def quiet(detail: str) -> None:
     """A progress ``note`` that says nothing."""
 
 
-def cross_validate(
-    config: RunConfig,
-    train: pd.DataFrame,
-    folds: int,
-    note: Callable[[str], None] = quiet,
-) -> dict[str, Any]:
-    """Mean and standard deviation of each metric over ``folds`` folds that never cut an article.
+class CrossValidation:
+    """The folds of one cross-validation, handed to the joblib backend as soon as it is made.
 
-    ``note`` hears of each finished fold.
+    A fold refits the whole config on the other folds and scores the one held out; folds never
+    cut an article. The folds run on the backend's workers while the caller goes on (with the
+    final fit, say, which leaves cores idle), and ``summary`` waits for them.
     """
-    groups = article_groups(train)
-    if len(set(groups)) < folds:
-        raise DataError(
-            f"evaluation.cv_folds: {folds} folds need at least {folds} articles, "
-            f"found {len(set(groups))}"
+
+    def __init__(self, config: RunConfig, train: pd.DataFrame, folds: int) -> None:
+        groups = article_groups(train)
+        if len(set(groups)) < folds:
+            raise DataError(
+                f"evaluation.cv_folds: {folds} folds need at least {folds} articles, "
+                f"found {len(set(groups))}"
+            )
+        self.folds = folds
+        splits = GroupKFold(n_splits=folds).split(np.zeros(len(train)), groups=groups)
+        jobs = [
+            delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits
+        ]
+        # One worker more than the cores: the caller's final fit shares them at first, and the
+        # last folds then run side by side instead of one alone beside an idle core.
+        workers = min(folds, (os.cpu_count() or 1) + 1)
+        self._results: Iterator[dict[str, Any]] = Parallel(n_jobs=workers, return_as="generator")(
+            jobs
         )
-    splits = GroupKFold(n_splits=folds).split(np.zeros(len(train)), groups=groups)
-    jobs = (delayed(_fit_and_score_fold)(config, train.iloc[a], train.iloc[b]) for a, b in splits)
-    results = []
-    note(f"cross-validation 0/{folds} folds")
-    for result in Parallel(n_jobs=min(folds, os.cpu_count() or 1), return_as="generator")(jobs):
-        results.append(result)
-        note(f"cross-validation {len(results)}/{folds} folds")
-    values: dict[str, list[float]] = {}
-    for r in results:
-        for key in ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece"):
-            values.setdefault(key, []).append(r[key])
-        for label, c in r["per_class"].items():
-            values.setdefault(f"f1_{label}", []).append(c["f1"])
-    return {
-        "folds": folds,
-        "metrics": {
-            k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in values.items()
-        },
-    }
+
+    def summary(self, note: Callable[[str], None] = quiet) -> dict[str, Any]:
+        """Mean and standard deviation of each metric over the folds; ``note`` hears of each
+        finished fold."""
+        results = []
+        note(f"cross-validation 0/{self.folds} folds")
+        for result in self._results:
+            results.append(result)
+            note(f"cross-validation {len(results)}/{self.folds} folds")
+        values: dict[str, list[float]] = {}
+        for r in results:
+            for key in ("macro_f1", "weighted_f1", "accuracy", "log_loss", "ece"):
+                values.setdefault(key, []).append(r[key])
+            for label, c in r["per_class"].items():
+                values.setdefault(f"f1_{label}", []).append(c["f1"])
+        return {
+            "folds": self.folds,
+            "metrics": {
+                k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in values.items()
+            },
+        }

@@ -37,7 +37,7 @@ from ..inference.decode import ArticleDecoder
 from ..inference.predict import read_article
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
-from .cv import cross_validate, quiet
+from .cv import CrossValidation, quiet
 from .pipeline import build_pipeline, resolve_params
 from .search import joblib_backend
 from .training import training_for
@@ -241,6 +241,14 @@ def format_report(metrics: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _start_folds(config: RunConfig, train: pd.DataFrame) -> CrossValidation | None:
+    """The cross-validation, started now so that its folds use the cores the final fit leaves
+    idle; None where there is none, or where a search will settle the config during the fit."""
+    if not config.evaluation.cv_folds or config.search.params:
+        return None
+    return CrossValidation(config, train, config.evaluation.cv_folds)
+
+
 def run(
     config: RunConfig, output: Path | None = None, progress: bool = True, force: bool = False
 ) -> RunResult:
@@ -275,21 +283,22 @@ def run(
             missing = set(config.data.labels) - set(training.trained_labels(train))
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
-        with timer.stage("fit"), joblib_backend(config.parallel):
-            pipeline = training.fit(pipeline, train, progress)
-            decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
-        with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(
-                pipeline, config, test, extra, dev, timer.note, decoder
-            )
-            metrics.update(training.metrics(train))
-            if span_sets:
-                timer.note(f"{len(span_sets)} span-labelled document set(s)")
-                metrics["span_sets"] = evaluate_span_sets(pipeline, config, decoder, span_sets)
-            if config.evaluation.cv_folds:
-                metrics["cv"] = cross_validate(
-                    config, train, config.evaluation.cv_folds, timer.note
+        with joblib_backend(config.parallel):
+            folds = _start_folds(config, train)
+            with timer.stage("fit"):
+                pipeline = training.fit(pipeline, train, progress)
+                decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
+            with timer.stage("evaluate"):
+                metrics, test_proba, predictions = evaluate_fitted(
+                    pipeline, config, test, extra, dev, timer.note, decoder
                 )
+                metrics.update(training.metrics(train))
+                if span_sets:
+                    timer.note(f"{len(span_sets)} span-labelled document set(s)")
+                    metrics["span_sets"] = evaluate_span_sets(pipeline, config, decoder, span_sets)
+                if config.evaluation.cv_folds:
+                    folds = folds or CrossValidation(config, train, config.evaluation.cv_folds)
+                    metrics["cv"] = folds.summary(timer.note)
         with timer.stage("package"):
             manifest = Manifest(
                 name=config.name,
