@@ -293,6 +293,11 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X: Any, y: object = None) -> sp.csr_matrix:
+        return self.fit_transform_counts(self.count(X))
+
+    def count(self, X: Any) -> sp.csr_matrix:
+        """Each unit's raw n-gram counts over all ``n_features`` buckets: the part of fitting that
+        learns nothing, so folds of one corpus can share it."""
         if self.analyzer not in ("word", "char_wb"):
             raise ValueError(f"analyzer must be 'word' or 'char_wb', got {self.analyzer!r}")
         low, high = self.ngram_range
@@ -300,11 +305,14 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {[low, high]}")
         if self.n_features < 1 or self.min_df < 1:
             raise ValueError("n_features and min_df must be >= 1")
-        texts = _texts(X)
-        counts = self._counts(texts)
+        return self._counts(_texts(X))
+
+    def fit_transform_counts(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """``fit_transform`` of the units whose ``count`` is given: the kept buckets and their idf
+        learned from these units alone, and their TF-IDF."""
         df = np.bincount(counts.indices, minlength=self.n_features)
         self.buckets_ = np.flatnonzero(df >= self.min_df).astype(np.int64)
-        self.idf_ = (np.log((1 + len(texts)) / (1 + df[self.buckets_])) + 1).astype(np.float32)
+        self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df[self.buckets_])) + 1).astype(np.float32)
         self.unicode_version_ = unicodedata.unidata_version
         self._lookup = None
         return self._weigh(counts[:, self.buckets_])

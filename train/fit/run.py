@@ -284,8 +284,8 @@ def run(
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
         with joblib_backend(config.parallel):
-            folds = _start_folds(config, train)
             with timer.stage("fit"):
+                folds = _start_folds(config, train)
                 pipeline = training.fit(pipeline, train, progress)
                 decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
             with timer.stage("evaluate"):
