@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,7 +62,8 @@ class CrossValidation:
 
     A fold refits the whole config on the other folds and scores the one held out; folds never
     cut an article. The folds run on the backend's workers while the caller goes on (with the
-    final fit, say, which leaves cores idle), and ``summary`` waits for them.
+    final fit, say, which leaves cores idle), and ``summary`` waits for them; ``elapsed_s`` then
+    says how long they took from the start.
     """
 
     def __init__(self, config: RunConfig, train: pd.DataFrame, folds: int) -> None:
@@ -72,6 +74,8 @@ class CrossValidation:
                 f"found {len(set(groups))}"
             )
         self.folds = folds
+        self.started = time.perf_counter()
+        self.elapsed_s = 0.0
         splits = GroupKFold(n_splits=folds).split(np.zeros(len(train)), groups=groups)
         # The featurizing that learns nothing is done once here rather than once a fold.
         shared = SharedFeatures.of(
@@ -98,6 +102,7 @@ class CrossValidation:
         for result in self._results:
             results.append(result)
             note(f"cross-validation {len(results)}/{self.folds} folds")
+        self.elapsed_s = time.perf_counter() - self.started
         return summarise_folds(results)
 
 

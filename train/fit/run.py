@@ -63,6 +63,10 @@ class StageTimer:
         self.bar.update(1)
         tqdm.write(f"[winnow] {name}: {self.times[name]:.1f}s", file=sys.stderr)
 
+    def beside(self, name: str, seconds: float) -> None:
+        """Print the time of work that ran beside the stages (and is not part of their sum)."""
+        tqdm.write(f"[winnow] {name} (beside the stages): {seconds:.1f}s", file=sys.stderr)
+
     def note(self, detail: str) -> None:
         """Say what the current stage is doing now (e.g. which fold), on the same bar."""
         self.bar.set_postfix_str(detail)
@@ -299,6 +303,7 @@ def run(
                 if config.evaluation.cv_folds:
                     folds = folds or CrossValidation(config, train, config.evaluation.cv_folds)
                     metrics["cv"] = folds.summary(timer.note)
+                    timer.beside("cross-validation", folds.elapsed_s)
         with timer.stage("package"):
             manifest = Manifest(
                 name=config.name,
