@@ -276,9 +276,15 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         self.sublinear_tf = sublinear_tf
 
     def _counts(self, texts: list[str]) -> sp.csr_matrix:
-        """Raw n-gram counts over all ``n_features`` buckets."""
-        low, high = self.ngram_range
+        """Raw n-gram counts over all ``n_features`` buckets, indices sorted in each row."""
         codes, starts = batch_codes(texts, self.lowercase)
+        kernel = compiled_kernel()
+        if kernel is not None:
+            every_bucket = np.arange(self.n_features, dtype=np.int32)
+            counts = self._compiled_counts(kernel, codes, starts, every_bucket, self.n_features)
+            counts.sort_indices()
+            return counts
+        low, high = self.ngram_range
         ngrams = word_ngrams if self.analyzer == "word" else char_wb_ngrams
         units, hashes = ngrams(codes, starts, low, high)
         buckets = (hashes % np.uint64(self.n_features)).astype(np.int64)
@@ -287,6 +293,24 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             (np.ones(units.size, dtype=np.float32), (units, buckets)),
             shape=(len(texts), self.n_features),
         )
+
+    def _compiled_counts(
+        self,
+        kernel: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]],
+        codes: np.ndarray,
+        starts: np.ndarray,
+        columns: np.ndarray,
+        n_columns: int,
+    ) -> sp.csr_matrix:
+        """Counts in one compiled pass: each bucket's n-grams in its ``columns`` entry (-1: dropped)."""
+        low, high = self.ngram_range
+        space = is_space(codes)
+        by_words = self.analyzer == "word"
+        word = is_word_char(codes) if by_words else space
+        indptr, indices, data = kernel(
+            codes, space, word, starts, columns, self.n_features, low, high, by_words, n_columns
+        )
+        return sp.csr_matrix((data, indices, indptr), shape=(starts.size, n_columns))
 
     def fit(self, X: Any, y: object = None) -> HashedTfidf:
         self.fit_transform(X)
@@ -347,22 +371,10 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         codes, starts = batch_codes(texts, self.lowercase)
         kernel = compiled_kernel()
         if kernel is not None:
-            space = is_space(codes)
-            by_words = self.analyzer == "word"
-            indptr, indices, data = kernel(
-                codes,
-                space,
-                is_word_char(codes) if by_words else space,
-                starts,
-                self._columns(),
-                self.n_features,
-                low,
-                high,
-                by_words,
-                self.buckets_.size,
+            counts = self._compiled_counts(
+                kernel, codes, starts, self._columns(), self.buckets_.size
             )
-            shape = (len(texts), self.buckets_.size)
-            return self._weigh(sp.csr_matrix((data, indices, indptr), shape=shape))
+            return self._weigh(counts)
         ngrams = word_ngrams if self.analyzer == "word" else char_wb_ngrams
         units, hashes = ngrams(codes, starts, low, high)
         columns = self._columns()[(hashes % np.uint64(self.n_features)).astype(np.int64)]
