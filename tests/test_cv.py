@@ -16,8 +16,12 @@ from winnow.fit.pipeline import build_pipeline, resolve_params
 from winnow.fit.training import training_frame, training_rows
 
 # A slice of the shipped corpus, plain text and rendered HTML, so every default featurizer
-# (DOM features included) sees real units.
-SOURCES = ["data/corpus/courts_disasters.jsonl", "data/corpus_html/html_blog.jsonl"]
+# (DOM features included) sees real units and both of the default's source weights apply.
+SOURCES = [
+    "data/corpus/courts_disasters.jsonl",
+    "data/corpus/r5_columns_a.jsonl",
+    "data/corpus_html/html_blog.jsonl",
+]
 
 
 def default_config(
