@@ -3,6 +3,9 @@ fit, score exactly as plain refits of the whole pipeline do."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +13,11 @@ from sklearn.model_selection import GroupKFold
 from winnow.config import RunConfig, load_config
 from winnow.data.load import load_units
 from winnow.data.split import article_groups, assign_splits
+from winnow.errors import DataError
 from winnow.fit.cv import CrossValidation, _fit_and_score_fold, summarise_folds
 from winnow.fit.fold_features import SharedFeatures
 from winnow.fit.pipeline import build_pipeline, resolve_params
+from winnow.fit.run import run
 from winnow.fit.training import training_frame, training_rows
 
 # A slice of the shipped corpus, plain text and rendered HTML, so every default featurizer
@@ -88,3 +93,27 @@ def test_a_featurizer_that_learns_from_the_corpus_is_refitted_per_fold(
     assert SharedFeatures.of(union, training_frame(train, config)) is None
     plain = [_fit_and_score_fold(config, train.iloc[a], train.iloc[b]) for a, b in folds(train, 2)]
     assert CrossValidation(config, train, 2).summary() == summarise_folds(plain)
+
+
+def test_a_failed_final_fit_cancels_the_folds_quietly(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """The folds start before the final fit; when that fit fails the run says why, once, and the
+    folds still running stop without joblib's warning about cancelled tasks."""
+    rows = [
+        {"text": f"Sentence {p} of article {d}.", "label": label, "doc_id": f"d{d}", "position": p}
+        for d in range(16)
+        for p, label in enumerate(["event", "opinion", "boilerplate"] * 3)
+    ]
+    data = tmp_path / "small.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(
+        "configs/tfidf_vocabulary.yaml",
+        [f"data.source=[{data}]", "data.split_column=null", "evaluation.extra_sets=[]"],
+    )
+    config.data.source_weights = {}
+    config.evaluation.cv_folds = 2
+    config.model.params["cv"] = 40
+    with pytest.raises(DataError, match="folds need at least"):
+        run(config, output=tmp_path / "out", progress=False)
+    assert not [w for w in recwarn if "cancelled" in str(w.message)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -90,9 +91,9 @@ class CrossValidation:
         # One worker more than the cores: the caller's final fit shares them at first, and the
         # last folds then run side by side instead of one alone beside an idle core.
         workers = min(folds, (os.cpu_count() or 1) + 1)
-        self._results: Iterator[dict[str, Any]] = Parallel(n_jobs=workers, return_as="generator")(
-            jobs
-        )
+        self._results: Generator[dict[str, Any], None, None] = Parallel(
+            n_jobs=workers, return_as="generator"
+        )(jobs)
 
     def summary(self, note: Callable[[str], None] = quiet) -> dict[str, Any]:
         """Mean and standard deviation of each metric over the folds; ``note`` hears of each
@@ -104,6 +105,12 @@ class CrossValidation:
             note(f"cross-validation {len(results)}/{self.folds} folds")
         self.elapsed_s = time.perf_counter() - self.started
         return summarise_folds(results)
+
+    def cancel(self) -> None:
+        """Stop the folds still running (the run failed); nothing once ``summary`` has them."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # joblib: "tasks ... have been cancelled"
+            self._results.close()
 
 
 def summarise_folds(results: list[dict[str, Any]]) -> dict[str, Any]:

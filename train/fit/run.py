@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,9 +287,11 @@ def run(
             missing = set(config.data.labels) - set(training.trained_labels(train))
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
-        with joblib_backend(config.parallel):
+        with joblib_backend(config.parallel), ExitStack() as on_exit:
             with timer.stage("fit"):
                 folds = _start_folds(config, train)
+                if folds is not None:
+                    on_exit.callback(folds.cancel)
                 pipeline = training.fit(pipeline, train, progress)
                 decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
             with timer.stage("evaluate"):
