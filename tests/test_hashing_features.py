@@ -129,3 +129,29 @@ def test_compiled_kernel_gives_the_array_versions_features(
         compiled_kernel.cache_clear()
     assert with_kernel.shape == with_arrays.shape
     assert abs(with_kernel - with_arrays).max() == 0
+
+
+@pytest.mark.parametrize(("analyzer", "ngram_range"), [("char_wb", (2, 5)), ("word", (1, 2))])
+def test_fitting_counts_with_the_compiled_kernel_gives_the_same_arrays(
+    analyzer: str, ngram_range: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fitting counts every bucket in the compiled pass too; the matrix is bit for bit the array
+    version's (sorted indices, summed repeats), so a retrain reproduces the shipped model."""
+    pytest.importorskip("numba")
+    texts = real_texts()
+    featurizer = HashedTfidf(analyzer, ngram_range, min_df=2, lowercase=False)
+    assert compiled_kernel() is not None
+    with_kernel = featurizer.count(texts)
+    fitted_with_kernel = featurizer.fit_transform(texts)
+    monkeypatch.setenv("WINNOW_NO_NUMBA", "1")
+    compiled_kernel.cache_clear()
+    try:
+        with_arrays = featurizer.count(texts)
+        fitted_with_arrays = featurizer.fit_transform(texts)
+    finally:
+        monkeypatch.delenv("WINNOW_NO_NUMBA")
+        compiled_kernel.cache_clear()
+    for found, expected in ((with_kernel, with_arrays), (fitted_with_kernel, fitted_with_arrays)):
+        assert found.shape == expected.shape and found.dtype == expected.dtype
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(found, part), getattr(expected, part))

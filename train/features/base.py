@@ -77,6 +77,9 @@ def as_frame(X: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
 class UnitFeaturizer(TransformerMixin, BaseEstimator):
     """A featurizer of unit frames (or lists of unit texts) that learns nothing from the corpus.
 
+    A unit's features depend only on the unit and its own article, so cross-validation folds,
+    which take whole articles, share one pass over the training frame (``winnow.fit.fold_features``).
+
     ``fit`` records the input's columns as scikit-learn does (``n_features_in_``,
     ``feature_names_in_``) and ``transform`` checks them. Objects fitted by winnow 0.2, which
     recorded no columns, are not checked, so their packages keep loading.
@@ -183,5 +186,8 @@ def copy_mask(frame: pd.DataFrame) -> np.ndarray:
     column is false, furniture whose label only its page can tell, like a reader's comment."""
     if "isolate" not in frame.columns:
         return np.ones(len(frame), dtype=bool)
-    explicit_false = frame["isolate"].map(lambda v: not pd.isna(v) and not bool(v))
-    return ~explicit_false.to_numpy(dtype=bool)
+    isolate = frame["isolate"]
+    given = isolate.notna().to_numpy()
+    copies = np.ones(len(frame), dtype=bool)
+    copies[given] = [bool(v) for v in isolate[given]]
+    return copies

@@ -276,9 +276,15 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         self.sublinear_tf = sublinear_tf
 
     def _counts(self, texts: list[str]) -> sp.csr_matrix:
-        """Raw n-gram counts over all ``n_features`` buckets."""
-        low, high = self.ngram_range
+        """Raw n-gram counts over all ``n_features`` buckets, indices sorted in each row."""
         codes, starts = batch_codes(texts, self.lowercase)
+        kernel = compiled_kernel()
+        if kernel is not None:
+            every_bucket = np.arange(self.n_features, dtype=np.int32)
+            counts = self._compiled_counts(kernel, codes, starts, every_bucket, self.n_features)
+            counts.sort_indices()
+            return counts
+        low, high = self.ngram_range
         ngrams = word_ngrams if self.analyzer == "word" else char_wb_ngrams
         units, hashes = ngrams(codes, starts, low, high)
         buckets = (hashes % np.uint64(self.n_features)).astype(np.int64)
@@ -288,11 +294,34 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             shape=(len(texts), self.n_features),
         )
 
+    def _compiled_counts(
+        self,
+        kernel: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]],
+        codes: np.ndarray,
+        starts: np.ndarray,
+        columns: np.ndarray,
+        n_columns: int,
+    ) -> sp.csr_matrix:
+        """Counts in one compiled pass: each bucket's n-grams in its ``columns`` entry (-1: dropped)."""
+        low, high = self.ngram_range
+        space = is_space(codes)
+        by_words = self.analyzer == "word"
+        word = is_word_char(codes) if by_words else space
+        indptr, indices, data = kernel(
+            codes, space, word, starts, columns, self.n_features, low, high, by_words, n_columns
+        )
+        return sp.csr_matrix((data, indices, indptr), shape=(starts.size, n_columns))
+
     def fit(self, X: Any, y: object = None) -> HashedTfidf:
         self.fit_transform(X)
         return self
 
     def fit_transform(self, X: Any, y: object = None) -> sp.csr_matrix:
+        return self.fit_transform_counts(self.count(X))
+
+    def count(self, X: Any) -> sp.csr_matrix:
+        """Each unit's raw n-gram counts over all ``n_features`` buckets: the part of fitting that
+        learns nothing, so folds of one corpus can share it."""
         if self.analyzer not in ("word", "char_wb"):
             raise ValueError(f"analyzer must be 'word' or 'char_wb', got {self.analyzer!r}")
         low, high = self.ngram_range
@@ -300,11 +329,14 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {[low, high]}")
         if self.n_features < 1 or self.min_df < 1:
             raise ValueError("n_features and min_df must be >= 1")
-        texts = _texts(X)
-        counts = self._counts(texts)
+        return self._counts(_texts(X))
+
+    def fit_transform_counts(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """``fit_transform`` of the units whose ``count`` is given: the kept buckets and their idf
+        learned from these units alone, and their TF-IDF."""
         df = np.bincount(counts.indices, minlength=self.n_features)
         self.buckets_ = np.flatnonzero(df >= self.min_df).astype(np.int64)
-        self.idf_ = (np.log((1 + len(texts)) / (1 + df[self.buckets_])) + 1).astype(np.float32)
+        self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df[self.buckets_])) + 1).astype(np.float32)
         self.unicode_version_ = unicodedata.unidata_version
         self._lookup = None
         return self._weigh(counts[:, self.buckets_])
@@ -339,22 +371,10 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         codes, starts = batch_codes(texts, self.lowercase)
         kernel = compiled_kernel()
         if kernel is not None:
-            space = is_space(codes)
-            by_words = self.analyzer == "word"
-            indptr, indices, data = kernel(
-                codes,
-                space,
-                is_word_char(codes) if by_words else space,
-                starts,
-                self._columns(),
-                self.n_features,
-                low,
-                high,
-                by_words,
-                self.buckets_.size,
+            counts = self._compiled_counts(
+                kernel, codes, starts, self._columns(), self.buckets_.size
             )
-            shape = (len(texts), self.buckets_.size)
-            return self._weigh(sp.csr_matrix((data, indices, indptr), shape=shape))
+            return self._weigh(counts)
         ngrams = word_ngrams if self.analyzer == "word" else char_wb_ngrams
         units, hashes = ngrams(codes, starts, low, high)
         columns = self._columns()[(hashes % np.uint64(self.n_features)).astype(np.int64)]

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from ..inference.decode import ArticleDecoder
 from ..inference.predict import label_document
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
-from .cv import cross_validate, quiet
+from .cv import CrossValidation, quiet
 from .pipeline import build_pipeline, resolve_params
 from .search import joblib_backend
 from .training import training_for
@@ -62,6 +62,10 @@ class StageTimer:
         self.times[name] = round(time.perf_counter() - began, 3)
         self.bar.update(1)
         tqdm.write(f"[winnow] {name}: {self.times[name]:.1f}s", file=sys.stderr)
+
+    def beside(self, name: str, seconds: float) -> None:
+        """Print the time of work that ran beside the stages (and is not part of their sum)."""
+        tqdm.write(f"[winnow] {name} (beside the stages): {seconds:.1f}s", file=sys.stderr)
 
     def note(self, detail: str) -> None:
         """Say what the current stage is doing now (e.g. which fold), on the same bar."""
@@ -238,6 +242,14 @@ def format_report(metrics: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _start_folds(config: RunConfig, train: pd.DataFrame) -> CrossValidation | None:
+    """The cross-validation, started now so that its folds use the cores the final fit leaves
+    idle; None where there is none, or where a search will settle the config during the fit."""
+    if not config.evaluation.cv_folds or config.search.params:
+        return None
+    return CrossValidation(config, train, config.evaluation.cv_folds)
+
+
 def run(
     config: RunConfig, output: Path | None = None, progress: bool = True, force: bool = False
 ) -> RunResult:
@@ -272,21 +284,25 @@ def run(
             missing = set(config.data.labels) - set(training.trained_labels(train))
             if missing:
                 raise DataError(f"no training units of label(s) {sorted(missing)}")
-        with timer.stage("fit"), joblib_backend(config.parallel):
-            pipeline = training.fit(pipeline, train, progress)
-            decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
-        with timer.stage("evaluate"), joblib_backend(config.parallel):
-            metrics, test_proba, predictions = evaluate_fitted(
-                pipeline, config, test, extra, dev, timer.note, decoder
-            )
-            metrics.update(training.metrics(train))
-            if span_sets:
-                timer.note(f"{len(span_sets)} span-labelled document set(s)")
-                metrics["span_sets"] = evaluate_span_sets(pipeline, config, decoder, span_sets)
-            if config.evaluation.cv_folds:
-                metrics["cv"] = cross_validate(
-                    config, train, config.evaluation.cv_folds, timer.note
+        with joblib_backend(config.parallel), ExitStack() as on_exit:
+            with timer.stage("fit"):
+                folds = _start_folds(config, train)
+                if folds is not None:
+                    on_exit.callback(folds.cancel)
+                pipeline = training.fit(pipeline, train, progress)
+                decoder = fit_article_pass(train, config, [str(c) for c in pipeline.classes_])
+            with timer.stage("evaluate"):
+                metrics, test_proba, predictions = evaluate_fitted(
+                    pipeline, config, test, extra, dev, timer.note, decoder
                 )
+                metrics.update(training.metrics(train))
+                if span_sets:
+                    timer.note(f"{len(span_sets)} span-labelled document set(s)")
+                    metrics["span_sets"] = evaluate_span_sets(pipeline, config, decoder, span_sets)
+                if config.evaluation.cv_folds:
+                    folds = folds or CrossValidation(config, train, config.evaluation.cv_folds)
+                    metrics["cv"] = folds.summary(timer.note)
+                    timer.beside("cross-validation", folds.elapsed_s)
         with timer.stage("package"):
             manifest = Manifest(
                 name=config.name,

@@ -68,6 +68,16 @@ def fit_params(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> dict[st
     return params
 
 
+def training_rows(train: pd.DataFrame, index: np.ndarray, config: RunConfig) -> np.ndarray:
+    """The rows of ``training_frame(train)`` that make ``training_frame(train.iloc[index])``, in
+    its order: the units ``index`` picks, then their isolated copies."""
+    if not config.training.isolated_copies:
+        return index
+    copies = copy_mask(train)
+    copy_row = len(train) + np.cumsum(copies) - 1
+    return np.concatenate([index, copy_row[index[copies[index]]]])
+
+
 def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
     """Fit on the training frame, with every inner cross-validation (calibration) split by article.
 
@@ -75,8 +85,14 @@ def fit_pipeline(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> Any:
     would learn from scores of units the SVM had seen and come out overconfident.
     """
     X, y = training_frame(train, config), training_labels(train, config)
+    return fit_with(pipeline, X, y, fit_params(pipeline, train, config))
+
+
+def fit_with(pipeline: Any, X: Any, y: pd.Series, params: dict[str, Any]) -> Any:
+    """``pipeline.fit(X, y, **params)``; too few articles for the model's inner folds is a
+    ``DataError``."""
     try:
-        return pipeline.fit(X, y, **fit_params(pipeline, train, config))
+        return pipeline.fit(X, y, **params)
     except ValueError as exc:
         if "folds need at least" in str(exc):
             raise DataError(f"model.params.{exc}") from None
