@@ -76,6 +76,7 @@ def test_a_search_ships_the_same_calibration_as_a_plain_fit(tmp_path: Path) -> N
     overrides = [
         "features=[{name: tfidf_words.v1}, {name: cues.v1}, {name: position.v1}]",
         "model.params.cv=3",
+        "model.params.C=0.3",  # the one candidate of the search below
         "evaluation.extra_sets=[]",
         "evaluation.bootstrap=0",
         "evaluation.cv_folds=0",

@@ -60,17 +60,21 @@ def resolve_files(patterns: Sequence[str]) -> list[Path]:
 
 def source_weights(frame: pd.DataFrame, config: DataConfig) -> np.ndarray | None:
     """Each unit's weight in the fit from ``data.source_weights`` (1.0 where no pattern matches its
-    file; the last matching pattern wins), or None where the config weights nothing."""
+    file; the last matching pattern wins), or None where the config weights nothing.
+
+    A pattern that matches no file of ``data.source`` is named in a warning, not refused: a run
+    that narrows the sources with ``--set data.source=...`` keeps the config's weights.
+    """
     if not config.source_weights:
         return None
     files = frame["_file"].astype(str).to_numpy()
     sources = {str(f) for f in resolve_files(config.source)}
     weights = np.ones(len(frame))
     for pattern, weight in config.source_weights.items():
-        matched = {m for m in glob.glob(pattern) if str(Path(m)) in sources}
+        matched = [str(Path(m)) for m in glob.glob(pattern) if str(Path(m)) in sources]
         if not matched:
-            raise DataError(f"data.source_weights.{pattern}: matches no file of data.source")
-        weights[np.isin(files, [str(Path(m)) for m in matched])] = weight
+            log.warning("data.source_weights.%s matches no file of data.source", pattern)
+        weights[np.isin(files, matched)] = weight
     return weights
 
 
