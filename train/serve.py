@@ -46,12 +46,15 @@ TIMEOUT_S = 10.0
 # Open connections beyond this get a 503 at once; queued connections wait in the listen backlog.
 MAX_CONNECTIONS = 1000
 BACKLOG = 2048
-# Manifest fields that name local files or hosts: the training data, extra evaluation sets, the
-# output folder and the cluster address. Clients see the model, not the machine it was built on.
+# Manifest fields that name local files or hosts: the training data and its weights, extra and
+# span-labelled evaluation sets, the output folder and the cluster address. Clients see the model,
+# not the machine it was built on.
 PRIVATE_FIELDS = (
     ("data",),
     ("config", "data", "source"),
+    ("config", "data", "source_weights"),
     ("config", "evaluation", "extra_sets"),
+    ("config", "evaluation", "span_sets"),
     ("config", "output", "dir"),
     ("config", "parallel", "address"),
 )
@@ -64,7 +67,8 @@ class _RequestError(Exception):
 
 
 def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest without local paths: private fields dropped, extra-set metrics by file name."""
+    """The manifest without local paths: private fields dropped, extra-set and span-set metrics
+    by file name."""
     public = copy.deepcopy(manifest)
     for *parents, key in PRIVATE_FIELDS:
         block = public
@@ -72,10 +76,12 @@ def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
             block = block.get(parent) if isinstance(block, dict) else None
         if isinstance(block, dict):
             block.pop(key, None)
-    extra_sets = manifest.get("config", {}).get("evaluation", {}).get("extra_sets") or []
+    evaluation = manifest.get("config", {}).get("evaluation", {})
+    span_sets = [s.get("labels") for s in evaluation.get("span_sets") or [] if isinstance(s, dict)]
+    named_sets = [p for p in [*(evaluation.get("extra_sets") or []), *span_sets] if p]
     metrics = public.get("metrics")
     if isinstance(metrics, dict):
-        for path in extra_sets:
+        for path in named_sets:
             for name in [m for m in metrics if m.startswith(f"{path}_")]:
                 metrics[posixpath.basename(path) + name[len(path) :]] = metrics.pop(name)
     return public
