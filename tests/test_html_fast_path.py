@@ -96,3 +96,18 @@ def test_label_html_scores_as_the_pipeline_and_the_array_article_pass(
     scores = [[u["scores"][label] for label in model.labels] for u in units]
     assert scores == [[round(v, 4) for v in row] for row in posteriors.tolist()]
     assert [u["label"] for u in units] == [model.labels[i] for i in posteriors.argmax(axis=1)]
+
+
+def test_pages_labelled_together_equal_pages_labelled_one_by_one() -> None:
+    """``label_html_pages`` scores several pages in one pipeline call (its speed), and each page
+    comes out as ``label_html`` labels it alone: same text, units, labels and scores."""
+    model = load_model(MODEL)
+    pages = [(name, (DATA / name).read_bytes()) for name in PAGES]
+    pages += [("empty.html", b"<html><body><script>x()</script></body></html>")]
+    pages += [(f"again-{name}", (DATA / name).read_bytes()) for name in PAGES]
+    together = list(model.label_html_pages(pages))
+    assert [doc for doc, _, _ in together] == [doc for doc, _ in pages]
+    for (doc, data), (_, text, units) in zip(pages, together, strict=True):
+        alone_text, alone = model.label_html(data, doc=doc)
+        assert text == alone_text and units == alone
+    assert together[len(PAGES)][2] == []
