@@ -19,7 +19,7 @@ from winnow import load_model
 from winnow.features.base import DOM_COLUMNS
 from winnow.features.blocks import BlockFeatures
 from winnow.features.dom import DomFeatures
-from winnow.inference import decode
+from winnow.inference import classifier, decode
 from winnow.inference.classifier import units_frame
 from winnow.inference.html import parse_html
 
@@ -111,3 +111,20 @@ def test_pages_labelled_together_equal_pages_labelled_one_by_one() -> None:
         alone_text, alone = model.label_html(data, doc=doc)
         assert text == alone_text and units == alone
     assert together[len(PAGES)][2] == []
+
+
+def test_pages_without_units_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of nothing but script hold no units; they are still handed on in bounded batches."""
+    model = load_model(MODEL)
+    sizes: list[int] = []
+    label_parsed = model._label_parsed
+
+    def counting(pages: list, min_confidence: float) -> object:
+        sizes.append(len(pages))
+        return label_parsed(pages, min_confidence)
+
+    monkeypatch.setattr(model, "_label_parsed", counting)
+    pages = ((f"p{i}.html", b"<script>track()</script>") for i in range(600))
+    out = list(model.label_html_pages(pages))
+    assert len(out) == 600 and all(units == [] for _, _, units in out)
+    assert max(sizes) <= classifier.PAGES_PER_CALL and sum(sizes) == 600

@@ -42,6 +42,9 @@ def registered_patterns() -> set[str]:
 ALLOWED_PATTERNS = registered_patterns()
 
 BATCH_SIZE = 4096
+# Pages scored in one call by ``label_html_pages`` at most, however few units they hold: pages
+# that are all script or markup would otherwise pile up without bound.
+PAGES_PER_CALL = 256
 UNCERTAIN = "uncertain"
 
 
@@ -397,7 +400,7 @@ class Classifier:
         size = 0
         for doc, data in pages:
             page = parse_html(data, source=doc, max_chars=self.max_chars)
-            if batch and size + len(page.units) > BATCH_SIZE:
+            if batch and (size + len(page.units) > BATCH_SIZE or len(batch) >= PAGES_PER_CALL):
                 yield from self._label_parsed(batch, min_confidence)
                 batch, size = [], 0
             batch.append((doc, page))
