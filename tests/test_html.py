@@ -199,3 +199,34 @@ def test_html_report_of_an_html_page_shows_its_extracted_text(
     report = out.read_text("utf-8")
     assert "Officials said it would supply two towns." in report
     assert "var menu" not in report and "&lt;p&gt;" not in report
+
+
+def test_many_pages_from_the_cli_come_out_as_one_page_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``winnow predict a.html b.html ...`` scores the pages together and writes what one run a
+    page writes; a page it cannot read stops the run with a valid prefix written, and in the API
+    every page before it is yielded first."""
+    pages = []
+    for i in range(3):
+        page = tmp_path / f"story{i}.html"
+        page.write_text(PAGE.replace("Tarn", f"Tarn {i}"), encoding="utf-8")
+        pages.append(str(page))
+    alone = []
+    for page in pages:
+        assert main(["predict", MODEL, page, "--quiet"]) == 0
+        alone += capsys.readouterr().out.splitlines()
+    assert main(["predict", MODEL, *pages, "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines() == alone
+    binary = tmp_path / "photo.html"
+    binary.write_bytes(bytes(range(256)) * 64)
+    assert main(["predict", MODEL, pages[0], pages[1], str(binary), pages[2], "--quiet"]) == 2
+    captured = capsys.readouterr()
+    written = captured.out.splitlines()
+    assert written == alone[: len(written)] and "photo.html" in captured.err
+    model = load_model(MODEL)
+    data = [(p, Path(p).read_bytes()) for p in pages[:2]] + [(str(binary), binary.read_bytes())]
+    labelled = model.label_html_pages(data)
+    assert [doc for doc, _, _ in (next(labelled), next(labelled))] == pages[:2]
+    with pytest.raises(HtmlError, match=r"photo\.html"):
+        next(labelled)

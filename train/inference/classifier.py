@@ -392,14 +392,25 @@ class Classifier:
         in order, the same as one ``label_html`` call a page.
 
         Pages are scored together, up to ``BATCH_SIZE`` units a pipeline call: each call's fixed
-        cost (a few milliseconds) would otherwise be a fifth of a small page's time.
+        cost (a few milliseconds) would otherwise be a fifth of a small page's time. A page that
+        cannot be read or parsed raises only after every page before it has been yielded.
         """
         from .html import parse_html
 
         batch: list[tuple[str, Any]] = []
         size = 0
-        for doc, data in pages:
-            page = parse_html(data, source=doc, max_chars=self.max_chars)
+        pending = iter(pages)
+        while True:
+            try:
+                item = next(pending, None)
+                if item is None:
+                    break
+                doc, data = item
+                page = parse_html(data, source=doc, max_chars=self.max_chars)
+            except Exception:
+                if batch:
+                    yield from self._label_parsed(batch, min_confidence)
+                raise
             if batch and (size + len(page.units) > BATCH_SIZE or len(batch) >= PAGES_PER_CALL):
                 yield from self._label_parsed(batch, min_confidence)
                 batch, size = [], 0

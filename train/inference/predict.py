@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
@@ -513,22 +514,49 @@ def _document(
     return text, segments
 
 
+def _pages(
+    model: Classifier, sources: list[str], options: PredictOptions
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Consecutive HTML inputs, read one by one and scored together (``label_html_pages``):
+    each page's text (also to the sidecar) and labelled segments, as ``_page`` gives them."""
+    pages = ((source, read_page(source)) for source in sources)
+    for source, text, units in model.label_html_pages(pages, options.min_confidence):
+        if options.unit == "passage":
+            units = merge_passages(text, units)
+        if options.text_sidecar:
+            write_sidecar(options.text_sidecar, source, text)
+        yield text, [{"doc": source, **u} for u in units]
+
+
 def labelled_inputs(
     model: Classifier, inputs: list[str], options: PredictOptions, skip: int = 0
 ) -> Iterator[dict[str, Any]]:
-    """Every output segment of every input in order, after the first ``skip`` (a resumed run)."""
-    for source in inputs:
-        if is_record_file(source):
-            ds = load_records(Path(source), num_proc=options.num_proc)
-            here = min(skip, len(ds)) if skip else 0
-            skip -= here
-            yield from _records(model, Path(source), ds, options, here)
+    """Every output segment of every input in order, after the first ``skip`` (a resumed run).
+
+    A run of consecutive HTML inputs is scored together; its pages come out one after another.
+    """
+    runs = groupby(inputs, key=lambda s: not is_record_file(s) and is_html(s, options.input_format))
+    for pages_run, group in runs:
+        if pages_run:
+            for _, segments in _pages(model, list(group), options):
+                for segment in segments:
+                    if skip:
+                        skip -= 1
+                    else:
+                        yield segment
             continue
-        for segment in _document(model, source, options)[1]:
-            if skip:
-                skip -= 1
-            else:
-                yield segment
+        for source in group:
+            if is_record_file(source):
+                ds = load_records(Path(source), num_proc=options.num_proc)
+                here = min(skip, len(ds)) if skip else 0
+                skip -= here
+                yield from _records(model, Path(source), ds, options, here)
+                continue
+            for segment in _document(model, source, options)[1]:
+                if skip:
+                    skip -= 1
+                else:
+                    yield segment
 
 
 def highlighted_documents(
