@@ -11,13 +11,14 @@ from sklearn.pipeline import Pipeline
 
 from .. import estimators, features  # noqa: F401  (importing them fills the registries)
 from ..config import RunConfig
+from ..errors import ConfigError
 from ..features import FRAME_COLUMNS
 from ..registry import featurizers, models
 
 __all__ = [
     "FRAME_COLUMNS",
     "build_pipeline",
-    "group_fit_params",
+    "model_fit_params",
     "resolve_params",
     "step_name",
 ]
@@ -48,10 +49,20 @@ def build_pipeline(config: RunConfig) -> Pipeline:
     return Pipeline([("features", union), ("model", model)])
 
 
-def group_fit_params(pipeline: Pipeline, groups: np.ndarray) -> dict[str, Any]:
-    """The fit parameters that hand each row's article to a model with inner folds (calibration),
-    so those folds never split an article; empty for a model without them."""
-    model = pipeline.steps[-1][1]
-    if "groups" not in inspect.signature(model.fit).parameters:
-        return {}
-    return {f"{pipeline.steps[-1][0]}__groups": groups}
+def model_fit_params(
+    pipeline: Pipeline, groups: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The fit parameters of the pipeline's model: each row's article, for a model with inner
+    folds (calibration), so those folds never split an article; and each row's weight
+    (``data.source_weights``) where there are weights, which a model that cannot take them refuses.
+    """
+    name, model = pipeline.steps[-1]
+    accepted = inspect.signature(model.fit).parameters
+    params: dict[str, Any] = {f"{name}__groups": groups} if "groups" in accepted else {}
+    if weights is not None:
+        if "sample_weight" not in accepted:
+            raise ConfigError(
+                f"data.source_weights: model {type(model).__name__} cannot weight its training units"
+            )
+        params[f"{name}__sample_weight"] = weights
+    return params

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from ..config import ParallelConfig, RunConfig, coerce, suggest
 from ..errors import ConfigError
 from ..registry import featurizers, models
-from .pipeline import group_fit_params
+from .pipeline import model_fit_params
 
 
 @dataclass
@@ -200,10 +200,7 @@ def search_pipeline(
     searcher = _searcher(
         pipeline, config, {p.target: p.values for p in params}, GroupKFold(config.search.cv)
     )
-    fit_params = group_fit_params(pipeline, groups)
-    if weights is not None:
-        fit_params[f"{pipeline.steps[-1][0]}__sample_weight"] = weights
-    searcher.fit(X, y, groups=groups, **fit_params)
+    searcher.fit(X, y, groups=groups, **model_fit_params(pipeline, groups, weights))
     results = searcher.cv_results_
     trials = []
     for i, candidate in enumerate(results["params"]):

@@ -3,7 +3,6 @@ streamed in batches. Both answer the same questions, so one run drives either.""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Collection
 from typing import Any, Protocol
 
@@ -14,9 +13,9 @@ from sklearn.pipeline import Pipeline
 from ..config import RunConfig
 from ..data.load import LoadedData, load_units, source_weights
 from ..data.split import article_groups
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..features.base import copy_mask, isolated, unit_columns
-from .pipeline import group_fit_params
+from .pipeline import model_fit_params
 from .search import SearchResult, search_pipeline
 from .stream import CorpusStream
 
@@ -56,16 +55,9 @@ def training_weights(train: pd.DataFrame, config: RunConfig) -> np.ndarray | Non
 
 def fit_params(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> dict[str, Any]:
     """The model's fit parameters: each row's article for its inner folds, and its weight."""
-    params = group_fit_params(pipeline, training_groups(train, config))
-    weights = training_weights(train, config)
-    if weights is not None:
-        name, model = pipeline.steps[-1]
-        if "sample_weight" not in inspect.signature(model.fit).parameters:
-            raise ConfigError(
-                f"data.source_weights: model {config.model.name} cannot weight its training units"
-            )
-        params[f"{name}__sample_weight"] = weights
-    return params
+    return model_fit_params(
+        pipeline, training_groups(train, config), training_weights(train, config)
+    )
 
 
 def training_rows(train: pd.DataFrame, index: np.ndarray, config: RunConfig) -> np.ndarray:
