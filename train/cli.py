@@ -16,6 +16,8 @@ from . import __version__
 from .errors import WinnowError
 
 EXIT_USAGE = 2
+# How an article input is read (--input-format of predict and evaluate --spans): auto is by extension.
+INPUT_FORMATS = ("auto", "text", "html")
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +65,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--input-format",
-        choices=["auto", "text", "html"],
+        choices=INPUT_FORMATS,
         default="auto",
         help="read article inputs as text or HTML pages; auto: HTML for .html/.htm files",
     )
@@ -131,7 +133,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--input-format",
-        choices=["auto", "text", "html"],
+        choices=INPUT_FORMATS,
         default="auto",
         help="with --spans: read the documents as text or HTML pages; auto: HTML for .html/.htm",
     )

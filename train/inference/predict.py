@@ -133,16 +133,6 @@ def read_page(source: str, stdin: BinaryIO | None = None) -> bytes:
         raise WinnowError(f"{source}: cannot read ({exc.strerror})") from None
 
 
-def page_segments(
-    model: Classifier, doc: str, data: bytes, unit: str = "sentence", min_confidence: float = 0.0
-) -> tuple[str, list[dict[str, Any]]]:
-    """The extracted text of an HTML page and its labelled units (or passages), each with its ``doc``."""
-    text, segments = model.label_html(data, doc=doc, min_confidence=min_confidence)
-    if unit == "passage":
-        segments = merge_passages(text, segments)
-    return text, [{"doc": doc, **s} for s in segments]
-
-
 def write_sidecar(folder: Path, source: str, text: str) -> None:
     """Write a page's extracted text to ``folder/<name>.txt``, the text its offsets index."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -478,12 +468,7 @@ def _page(
     model: Classifier, source: str, options: PredictOptions
 ) -> tuple[str, list[dict[str, Any]]]:
     """An HTML input's extracted text and labelled segments; the text goes to the sidecar."""
-    text, segments = page_segments(
-        model, source, read_page(source), options.unit, options.min_confidence
-    )
-    if options.text_sidecar:
-        write_sidecar(options.text_sidecar, source, text)
-    return text, segments
+    return next(_pages(model, [source], options))
 
 
 def _records(
@@ -518,7 +503,8 @@ def _pages(
     model: Classifier, sources: list[str], options: PredictOptions
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Consecutive HTML inputs, read one by one and scored together (``label_html_pages``):
-    each page's text (also to the sidecar) and labelled segments, as ``_page`` gives them."""
+    each page's text (also to the sidecar) and labelled units (or passages), each with its
+    ``doc``."""
     pages = ((source, read_page(source)) for source in sources)
     for source, text, units in model.label_html_pages(pages, options.min_confidence):
         if options.unit == "passage":
