@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from winnow import load_model
 from winnow.cli import main
+from winnow.features.base import DOM_COLUMNS
 from winnow.features.dom import DomFeatures
 from winnow.inference.classifier import units_frame
 from winnow.inference.html import HtmlError, parse_html
+from winnow.registry import featurizers
 
 MODEL = "models/default"
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +116,61 @@ def test_dom_features_flag_plain_text_and_read_html_units() -> None:
     assert html_rows[0, names.index("dom_in_nav")] == 1.0
     again = DomFeatures().fit(frame).transform(frame).toarray()
     assert np.array_equal(html_rows, again)
+
+
+STORY_PAGE = """<html><body><header><nav><ul><li><a href="/">Home</a></li><li><a href="/docs">Docs</a></li></ul></nav></header>
+<div class="layout"><aside class="about"><p>Tallow is a small ledger library written by two
+friends in Dunmere since the spring of 2019.</p></aside>
+<div class="content"><h2>Closing a ledger</h2>
+<p>The close method writes every pending entry to disk and then releases the file lock.</p>
+<p>It raises LockError when another process holds the lock for longer than ten seconds.</p>
+<pre>ledger.close(force=True)</pre><ul><li>Python 3.10 or later</li><li>No other dependencies</li></ul>
+<p>Version 2 added the force flag after users asked for a way out of stale locks.</p></div></div>
+<footer><p>Copyright 2026 Tallow contributors. All rights reserved worldwide by them.</p></footer>
+</body></html>"""
+
+
+def test_main_element_holds_the_story_and_its_short_lines() -> None:
+    page = parse_html(STORY_PAGE.encode())
+    main = {u.text: u.main_element for u in page.units}
+    story = [
+        "Closing a ledger",
+        "ledger.close(force=True)",
+        "Python 3.10 or later",
+        "No other dependencies",
+        "The close method writes every pending entry to disk and then releases the file lock.",
+    ]
+    assert all(main[text] == 1.0 for text in story)
+    furniture = ["Home", "Docs", "Copyright 2026 Tallow contributors."]
+    assert all(main[text] == 0.0 for text in furniture)
+    assert (
+        main[
+            "Tallow is a small ledger library written by two friends in Dunmere since the spring of 2019."
+        ]
+        == 0.0
+    )
+    menu_only = parse_html(
+        b"<nav><a href='/'>Home</a><a href='/a'>About us</a></nav><p>Contact</p>"
+    )
+    assert menu_only.units and all(u.main_element == 0.0 for u in menu_only.units)
+
+
+def test_dom_v2_adds_the_main_element_flag_and_v1_keeps_its_features() -> None:
+    page = parse_html(STORY_PAGE.encode())
+    dom = {c: [getattr(u, c) for u in page.units] for c in DOM_COLUMNS}
+    frame = units_frame([u.text for u in page.units], doc_id="p", dom=dom)
+    v1, _ = featurizers.get("dom.v1", "features")()
+    v2, _ = featurizers.get("dom.v2", "features")()
+    old = v1.fit(frame).transform(frame).toarray()
+    new = v2.fit(frame).transform(frame).toarray()
+    names = list(v2.get_feature_names_out())
+    flag = names.index("dom_in_main_element")
+    assert list(new[:, flag]) == [u.main_element for u in page.units]
+    assert np.array_equal(np.delete(new, flag, axis=1), old)
+    assert list(v1.get_feature_names_out()) == names[:flag] + names[flag + 1 :]
+    # A featurizer saved before the option existed has no such attribute: it reads as v1.
+    del v1.__dict__["main_element"]
+    assert np.array_equal(v1.transform(frame).toarray(), old)
 
 
 def test_predict_html_page_writes_dom_paths_and_checkable_offsets(

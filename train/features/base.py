@@ -23,6 +23,7 @@ DOM_NUMBER_COLUMNS = [
     "dom_position",
     "parent_text_share",
     "container_text_share",
+    "main_element",
 ]
 DOM_COLUMNS = DOM_TEXT_COLUMNS + DOM_NUMBER_COLUMNS
 FRAME_COLUMNS = ARTICLE_FRAME_COLUMNS + DOM_COLUMNS

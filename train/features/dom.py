@@ -134,10 +134,17 @@ class DomFeatures(UnitFeaturizer):
 
     Explicit flags and numbers come first, then ``n_hash`` buckets of hashed class/id words
     (scikit-learn's murmurhash: the same buckets in every process, unlike ``hash()``).
+    ``main_element`` adds a flag for units under the page's main element (the deepest element
+    holding half its prose, see ``winnow.inference.html``): packages fitted without it keep
+    their features.
     """
 
-    def __init__(self, n_hash: int = 1024) -> None:
+    # The default of packages saved before the parameter existed.
+    main_element = False
+
+    def __init__(self, n_hash: int = 1024, main_element: bool = False) -> None:
         self.n_hash = n_hash
+        self.main_element = main_element
 
     def _check_params(self) -> None:
         positive("n_hash", self.n_hash)
@@ -243,6 +250,11 @@ class DomFeatures(UnitFeaturizer):
                 parent,
                 container,
                 known & (container >= 0.5),
+                *(
+                    [known & (_number_column(frame, "main_element") >= 0.5)]
+                    if self.main_element
+                    else []
+                ),
             ]
         ).astype(float)
         hashed = self._hashed_words(list(attrs))[pair_attrs[codes]]
@@ -252,6 +264,7 @@ class DomFeatures(UnitFeaturizer):
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         names = [
             *(f"dom_{n}" for n in NUMBER_NAMES),
+            *(["dom_in_main_element"] if self.main_element else []),
             *(f"dom_in_{t}" for t in ANCESTOR_TAGS),
             *(f"dom_tag_{t}" for t in OWN_TAGS),
             *(f"dom_{h}" for h in HINTS),
@@ -270,3 +283,15 @@ def dom(n_hash: int = 1024) -> tuple[Any, Columns]:
     text gets a ``no_dom`` flag."""
     positive("n_hash", n_hash)
     return DomFeatures(n_hash=n_hash), ["text", *DOM_COLUMNS]
+
+
+@featurizers.register(
+    "dom.v2",
+    trusted_types=("winnow.features.dom.DomFeatures",),
+    streamable=True,
+)
+def dom_v2(n_hash: int = 1024) -> tuple[Any, Columns]:
+    """``dom.v1`` and a flag for units under the page's main element, the deepest element that
+    holds half the page's prose: short lines of the story (headings, specs, code) sit there too."""
+    positive("n_hash", n_hash)
+    return DomFeatures(n_hash=n_hash, main_element=True), ["text", *DOM_COLUMNS]

@@ -104,6 +104,13 @@ MAX_ATTR_TOKENS = 48
 SHARE_DEPTH = 8
 # Open elements kept per block: enough for the path and the shares above any inline elements.
 PATH_TAIL = 64
+# A prose block, as jusText calls a block "good": this many words or more, few of them in links,
+# ending a sentence. The page's main element is the deepest one holding MAIN_SHARE of its prose.
+PROSE_WORDS = 10
+PROSE_LINK_DENSITY = 0.3
+MAIN_SHARE = 0.5
+_SENTENCE_END = tuple(".!?:")
+_CLOSERS = "\"')]”’"
 # lexbor's time grows with the square of nesting depth (100,000 levels: 10 s): deeper pages are
 # refused before parsing. Elements browsers close implicitly or never open do not count.
 MAX_DEPTH = 20_000
@@ -168,6 +175,7 @@ class HtmlUnit:
     dom_position: float
     parent_text_share: float
     container_text_share: float
+    main_element: float
 
     def dom_columns(self) -> dict[str, Any]:
         """The values of the unit frame's DOM columns (``winnow.features.dom.DOM_COLUMNS``)."""
@@ -180,6 +188,7 @@ class HtmlUnit:
             "dom_position": self.dom_position,
             "parent_text_share": self.parent_text_share,
             "container_text_share": self.container_text_share,
+            "main_element": self.main_element,
         }
 
 
@@ -244,6 +253,7 @@ class _Element:
         "chain",
         "children",
         "index",
+        "prose_below",
         "tag",
         "text_below",
     )
@@ -259,6 +269,8 @@ class _Element:
         self.chain: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
         # Characters outside links of the blocks within SHARE_DEPTH below (see _text_shares).
         self.text_below = 0
+        # Characters of the prose blocks below, at any depth (see _main_element_flags).
+        self.prose_below = 0
 
     @property
     def segment(self) -> str:
@@ -477,6 +489,36 @@ def _text_shares(
     return shares
 
 
+def _is_prose(text: str, density: float) -> bool:
+    """A block of running text: long, mostly outside links, ending a sentence."""
+    return (
+        density < PROSE_LINK_DENSITY
+        and text.count(" ") + 1 >= PROSE_WORDS
+        and text.rstrip().rstrip(_CLOSERS).endswith(_SENTENCE_END)
+    )
+
+
+def _main_element_flags(blocks: list[tuple[str, list[_Element], float, int, int]]) -> list[bool]:
+    """Whether each block lies under the page's main element: the deepest element that holds
+    ``MAIN_SHARE`` of the page's prose characters, as readability and trafilatura find the story's
+    container. Short lines inside it (headings, list items, specs, code) are the story's too; a
+    page without prose has no main element."""
+    prose = [(path, plain) for text, path, density, plain, _ in blocks if _is_prose(text, density)]
+    for path, plain in prose:
+        for element in path:
+            element.prose_below += plain
+    needed = MAIN_SHARE * sum(plain for _, plain in prose)
+    main, main_depth = None, -1
+    for path, _ in prose:
+        for depth in range(len(path) - 1, main_depth, -1):
+            if path[depth].prose_below >= needed:
+                main, main_depth = path[depth], depth
+                break
+    if main is None:
+        return [False] * len(blocks)
+    return [main in block[1] for block in blocks]
+
+
 def nesting_depth(markup: str) -> int:
     """The deepest nesting of elements in ``markup``, read from its tags alone (no parse).
 
@@ -546,6 +588,7 @@ def parse_html(
     offset = 0
     owners = [_block_element(block[1]) for block in walker.blocks]
     shares = _text_shares(walker.blocks, owners)
+    in_main = _main_element_flags(walker.blocks)
     for b, (text, path, density, _, skipped) in enumerate(walker.blocks):
         own = owners[b]
         place = _BlockPlace(path[: own + 1], skipped + own + 1)
@@ -571,6 +614,7 @@ def parse_html(
                     dom_position=position,
                     parent_text_share=parent_share,
                     container_text_share=container_share,
+                    main_element=float(in_main[b]),
                 )
             )
         parts.append(text)
