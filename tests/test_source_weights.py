@@ -85,3 +85,26 @@ def test_a_pattern_outside_the_sources_is_named_and_weighs_nothing(
 def test_streaming_refuses_weights() -> None:
     with pytest.raises(ConfigError, match=r"source_weights.*in memory"):
         load_config(Path("configs/streaming_sgd.yaml"), [f"data.source_weights={{'{PAGES}': 0.5}}"])
+
+
+def test_class_weights_by_label_reach_the_calibrated_svm() -> None:
+    """scikit-learn fits the calibration folds on encoded labels and the final SVM on the labels
+    themselves; weights named by label reach both, and a label the data lacks is refused."""
+
+    def opinion_share(*overrides: str) -> float:
+        """The share of units the SVM itself (before calibration) puts in ``opinion``."""
+        config = load_config(Path("configs/default.yaml"), [*SMALL[:2], *SMALL[3:], *overrides])
+        resolve_params(config)
+        frame = load_units(config.data).frame
+        train = frame[assign_splits(frame, config.data) == "train"]
+        pipeline = fit_pipeline(build_pipeline(config), train, config)
+        svm = pipeline[-1].calibrated_classifiers_[0].estimator
+        scores = svm.decision_function(pipeline[0].transform(frame[FRAME_COLUMNS].head(3000)))
+        return float((svm.classes_[scores.argmax(axis=1)] == "opinion").mean())
+
+    svm = "model={name: linear_svm.v1, params: {cv: 2, ensemble: false, class_weight: %s}}"
+    even = opinion_share(svm % "{opinion: 1.0}")
+    heavy = opinion_share(svm % "{opinion: 20.0, boilerplate: 0.5}")
+    assert heavy > even + 0.05
+    with pytest.raises(ValueError, match="class_weight names gossip, not a label"):
+        opinion_share(svm % "{gossip: 2.0}")

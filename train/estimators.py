@@ -28,6 +28,33 @@ class ArticleCalibratedClassifierCV(CalibratedClassifierCV):
         groups: np.ndarray | None = None,
         **fit_params: Any,
     ) -> ArticleCalibratedClassifierCV:
+        weights = self.estimator.get_params().get("class_weight")
+        if isinstance(weights, dict):
+            # scikit-learn scores the calibration folds with the labels encoded as 0..k-1, and
+            # fits the final model with the labels themselves: the weights must name both.
+            classes = [str(c) for c in np.unique(np.asarray(y))]
+            unknown = sorted(set(weights) - set(classes))
+            if unknown:
+                raise ValueError(
+                    f"class_weight names {', '.join(unknown)}, not a label of the training "
+                    f"data ({', '.join(classes)})"
+                )
+            by_class = [weights.get(c, 1.0) for c in classes]
+            self.estimator.set_params(
+                class_weight={
+                    **dict(zip(classes, by_class, strict=True)),
+                    **dict(enumerate(by_class)),
+                }
+            )
+            try:
+                return self._fit_by_articles(X, y, sample_weight, groups, **fit_params)
+            finally:
+                self.estimator.set_params(class_weight=weights)
+        return self._fit_by_articles(X, y, sample_weight, groups, **fit_params)
+
+    def _fit_by_articles(
+        self, X: Any, y: Any, sample_weight: Any, groups: np.ndarray | None, **fit_params: Any
+    ) -> ArticleCalibratedClassifierCV:
         k = self.cv
         if groups is None or not isinstance(k, int):
             return super().fit(X, y, sample_weight=sample_weight, **fit_params)
