@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
     if not sources:
         print(f"build_documents: no *.jsonl files in {documents}", file=sys.stderr)
         return 2
+    corpus.mkdir(parents=True, exist_ok=True)
     try:
         for source in sources:
             print(f"{source} -> {build_file(source, corpus)}")
