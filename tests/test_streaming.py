@@ -94,7 +94,7 @@ def test_without_declared_splits_articles_are_hashed_whole(corpus: Path) -> None
     [
         (
             "features.0.name=tfidf_words.v1",
-            r"features\.0: tfidf_words\.v1 needs the whole corpus; streaming needs cues\.v1, cues\.v2, dom\.v1, hashing\.v1",
+            r"features\.0: tfidf_words\.v1 needs the whole corpus; streaming needs cues\.v1, cues\.v2, dom\.v1, dom\.v2, hashing\.v1",
         ),
         ("features.2.name=context.v1", r"features\.2: context\.v1 reads the neighbouring units"),
         ("model.name=logreg.v1", r"model\.name: logreg\.v1 has no partial_fit"),
