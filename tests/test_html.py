@@ -267,7 +267,7 @@ def test_many_pages_from_the_cli_come_out_as_one_page_a_run(
     pages = []
     for i in range(3):
         page = tmp_path / f"story{i}.html"
-        page.write_text(PAGE.replace("Tarn", f"Tarn {i}"), encoding="utf-8")
+        page.write_text(PAGE.replace("two towns", f"{i + 2} towns"), encoding="utf-8")
         pages.append(str(page))
     alone = []
     for page in pages:
@@ -287,3 +287,14 @@ def test_many_pages_from_the_cli_come_out_as_one_page_a_run(
     assert [doc for doc, _, _ in (next(labelled), next(labelled))] == pages[:2]
     with pytest.raises(HtmlError, match=r"photo\.html"):
         next(labelled)
+
+
+def test_pages_under_one_name_are_still_labelled_apart() -> None:
+    """Callers may name every page alike; each is still its own article, as ``label_html`` reads it."""
+    model = load_model(MODEL)
+    bodies = [PAGE, STORY_PAGE, PAGE.replace("two towns", "three towns")]
+    alone = [model.label_html(body, doc="page") for body in bodies]
+    together = [
+        (text, units) for _, text, units in model.label_html_pages([("page", b) for b in bodies])
+    ]
+    assert together == alone

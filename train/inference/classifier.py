@@ -432,8 +432,9 @@ class Classifier:
             [u.text for u in units], doc_id="page", blocks=[u.block for u in units], dom=dom
         )
         if len(pages) > 1:
+            # Each page its own article, by its place in the batch: callers may give pages one name.
             lengths = [len(page.units) for _, page in pages]
-            frame["doc_id"] = np.repeat(np.array([doc for doc, _ in pages], dtype=object), lengths)
+            frame["doc_id"] = np.repeat(np.array([f"page-{i}" for i in range(len(pages))]), lengths)
             frame["position"] = pd.array(np.concatenate([np.arange(n) for n in lengths]), "Int64")
             frame["doc_len"] = pd.array(np.repeat(lengths, lengths), dtype="Int64")
         if len(frame) > BATCH_SIZE:  # one long page: scored in windows of whole articles
