@@ -521,28 +521,30 @@ def labelled_inputs(
 
     A run of consecutive HTML inputs is scored together; its pages come out one after another.
     """
+    left = skip
+
+    def after_skip(segments: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        nonlocal left
+        for segment in segments:
+            if left:
+                left -= 1
+            else:
+                yield segment
+
     runs = groupby(inputs, key=lambda s: not is_record_file(s) and is_html(s, options.input_format))
     for pages_run, group in runs:
         if pages_run:
-            for _, segments in _pages(model, list(group), options):
-                for segment in segments:
-                    if skip:
-                        skip -= 1
-                    else:
-                        yield segment
+            pages = _pages(model, list(group), options)
+            yield from after_skip(segment for _, segments in pages for segment in segments)
             continue
         for source in group:
             if is_record_file(source):
                 ds = load_records(Path(source), num_proc=options.num_proc)
-                here = min(skip, len(ds)) if skip else 0
-                skip -= here
+                here = min(left, len(ds))
+                left -= here
                 yield from _records(model, Path(source), ds, options, here)
-                continue
-            for segment in _document(model, source, options)[1]:
-                if skip:
-                    skip -= 1
-                else:
-                    yield segment
+            else:
+                yield from after_skip(_document(model, source, options)[1])
 
 
 def highlighted_documents(
