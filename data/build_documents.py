@@ -14,7 +14,9 @@ lone copies taught the model that short claims are boilerplate (real sentences 0
 macro-F1 with it, pages and editorials unchanged). A document that says ``"isolate": false``
 gets the same: round 6's editorials, whose flat claims are opinion because an editorial makes
 them; their lone copies taught that any flat declarative is opinion (lone news event sentences
-0.792 -> 0.774).
+0.792 -> 0.774). ``"isolate": "content"`` gives lone copies to the story's units only, the
+furniture training in place: round 8's news pages, whose reports stand alone as well as in
+their page.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ def unit_rows(document: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
     for key in DOCUMENT_KEYS:
         if key not in document:
             raise DataError(f"{where}: missing key '{key}'")
-    if not isinstance(document.get("isolate", True), bool):
-        raise DataError(f"{where}: 'isolate' must be true or false")
+    if not isinstance(document.get("isolate", True), bool) and document["isolate"] != "content":
+        raise DataError(f"{where}: 'isolate' must be true, false or \"content\"")
     units = []
     for b, block in enumerate(document["blocks"]):
         if not isinstance(block, list) or not block:
@@ -57,13 +59,15 @@ def unit_rows(document: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
             "doc_len": len(units),
             "block": block,
             **{key: document[key] for key in CARRIED_KEYS},
-            **({} if isolated_copies(document) else {"isolate": False}),
+            **({} if isolated_copies(document, label) else {"isolate": False}),
         }
 
 
-def isolated_copies(document: dict[str, Any]) -> bool:
-    """Whether the document's units also train alone: not for pages, nor where it says not."""
-    return document["kind"] != "page" and document.get("isolate", True) is not False
+def isolated_copies(document: dict[str, Any], label: str) -> bool:
+    """Whether a unit of the document also trains alone: where the document says ``true``, or
+    ``"content"`` and the unit is the story's; by default every unit but those of pages."""
+    isolate = document.get("isolate", document["kind"] != "page")
+    return isolate is True or (isolate == "content" and label != "boilerplate")
 
 
 def build_file(source: Path, corpus: Path) -> Path:

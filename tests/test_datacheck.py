@@ -39,7 +39,8 @@ def test_challenge_set_is_large_and_never_in_the_corpus() -> None:
     assert len(challenge) >= 300
     corpus = {
         json.loads(line)["text"]
-        for path in Path("data/corpus").glob("*.jsonl")
+        for folder in ("data/corpus", "data/corpus_html", "data/corpus_pages")
+        for path in Path(folder).glob("*.jsonl")
         for line in path.read_text(encoding="utf-8").splitlines()
     }
     assert not [c["text"] for c in challenge if c["text"] in corpus]
@@ -152,8 +153,9 @@ def test_missing_reference_file_is_one_line_error(capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason=f"{SHARED_EVAL} is not present")
-def test_corpus_shares_no_run_of_eight_words_with_the_development_sets() -> None:
-    config = load_config("configs/default.yaml")
+@pytest.mark.parametrize("config_path", ["configs/default.yaml", "configs/pages.yaml"])
+def test_corpus_shares_no_run_of_eight_words_with_the_development_sets(config_path: str) -> None:
+    config = load_config(config_path)
     report = CheckReport()
     found = check_against(load_units(config.data).frame, [SHARED_EVAL], report)
     assert found == 0, "\n".join(report.problems)

@@ -93,7 +93,7 @@ def test_a_bad_unit_names_file_and_line(tmp_path: Path) -> None:
         module.build_file(source, tmp_path)
 
 
-def test_a_column_that_says_isolate_false_trains_in_its_article_only(tmp_path: Path) -> None:
+def test_isolate_says_which_units_of_a_document_also_train_alone(tmp_path: Path) -> None:
     module = build_documents_module()
     document = {
         "doc_id": "r6-x-001",
@@ -108,8 +108,16 @@ def test_a_column_that_says_isolate_false_trains_in_its_article_only(tmp_path: P
     assert "isolate" not in rows[0]
     rows = list(module.unit_rows({**document, "isolate": False}, "x"))
     assert rows[0]["isolate"] is False
-    with pytest.raises(DataError, match="x: 'isolate' must be true or false"):
+    with pytest.raises(DataError, match="x: 'isolate' must be true, false or \"content\""):
         list(module.unit_rows({**document, "isolate": "no"}, "x"))
+    page = {
+        **document,
+        "kind": "page",
+        "blocks": [[["boilerplate", "Sign up for the morning brief"]], *document["blocks"]],
+    }
+    assert [r.get("isolate") for r in module.unit_rows(page, "x")] == [False, False]
+    content = list(module.unit_rows({**page, "isolate": "content"}, "x"))
+    assert [r.get("isolate") for r in content] == [False, None]
     shipped = ROOT / "data/corpus/r6_editorials_a.jsonl"
     assert all(json.loads(line)["isolate"] is False for line in shipped.open(encoding="utf-8"))
 
