@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -144,3 +146,36 @@ def test_streamed_and_in_memory_runs_hold_out_the_same_units(tmp_path: Path) -> 
     whole_split = assign_splits(whole, config.data)
     held_out = set(streamed.loc[streamed_split == "test", "doc_id"])
     assert held_out and held_out == set(whole.loc[whole_split == "test", "doc_id"])
+
+
+def test_the_shipped_corpus_streams_though_its_files_hold_different_columns(
+    tmp_path: Path,
+) -> None:
+    """Round 5 on adds ``block`` and ``isolate`` to its files; one reader over every file refused
+    them once a batch spanned two files. Each file is now read on its own, columns aligned."""
+    config = load_config(
+        CONFIG, ["evaluation.extra_sets=[]", "evaluation.bootstrap=0", "training.epochs=1"]
+    )
+    resolve_params(config)
+    columns = {
+        frozenset(json.loads(path.open(encoding="utf-8").readline()))
+        for path in Path("data/corpus").glob("*.jsonl")
+    }
+    assert len(columns) > 1
+    result = run(config, output=tmp_path / "m", progress=False)
+    assert result.metrics["test"]["macro_f1"] > 0.8
+
+
+def test_a_streamed_package_is_byte_identical_on_a_rerun(corpus: Path, tmp_path: Path) -> None:
+    """The hashing vectorizer keeps ``id(stop_words)``, an address that differs from process to
+    process; the package leaves it out, as it does skops' own ids. Two processes train."""
+    settings = [f"data.source=[{corpus}/*.jsonl]", "evaluation.extra_sets=[]"]
+    settings += ["evaluation.bootstrap=0", "training.epochs=2"]
+    for name in ("a", "b"):
+        command = [sys.executable, "-m", "winnow", "train", str(CONFIG), "--quiet"]
+        command += [*(f"--set={s}" for s in settings), "--output", str(tmp_path / name)]
+        subprocess.run(command, check=True, capture_output=True)
+    first, second = ((tmp_path / n / "model.skops").read_bytes() for n in ("a", "b"))
+    assert first == second
+    model = load_model(tmp_path / "a")
+    assert model.predict(["Sign up for our newsletter and never miss a story."]) == ["boilerplate"]

@@ -105,6 +105,28 @@ def check_streamable(config: RunConfig) -> None:
         )
 
 
+def _aligned(parts: list[datasets.IterableDataset]) -> list[datasets.IterableDataset]:
+    """The parts with the same columns in the same order, a column a part lacks added as
+    missing: batches that span two files are then one table."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for name, feature in (part.features or {}).items():
+            merged.setdefault(name, feature)
+    features = datasets.Features(merged)
+    aligned = []
+    for part in parts:
+        missing = [name for name in features if name not in (part.features or {})]
+        if missing:
+            part = part.map(
+                lambda batch, missing=missing: {
+                    name: [None] * len(next(iter(batch.values()))) for name in missing
+                },
+                batched=True,
+            )
+        aligned.append(part.cast(features))
+    return aligned
+
+
 class CorpusStream:
     """A corpus read as a stream: held-out rows kept in memory, train rows streamed in batches."""
 
@@ -116,18 +138,23 @@ class CorpusStream:
         self._sources: list[str] = []
 
     def _open(self, sources: list[str]) -> datasets.IterableDataset:
-        """The rows of ``sources`` as one lazily read IterableDataset (one shard per file)."""
+        """The rows of ``sources`` as one lazily read IterableDataset, each source read on its
+        own and the columns aligned: files may hold different columns (``block`` and
+        ``isolate`` in some), which one reader over all files refuses."""
         data = self.config.data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                if data.format == "hub":
-                    parts = [
-                        datasets.load_dataset(s, split="train", streaming=True) for s in sources
-                    ]
-                    return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
-                return datasets.load_dataset(
-                    LOADERS[data.format], data_files=sources, split="train", streaming=True
+                parts = [
+                    datasets.load_dataset(s, split="train", streaming=True)
+                    if data.format == "hub"
+                    else datasets.load_dataset(
+                        LOADERS[data.format], data_files=[s], split="train", streaming=True
+                    )
+                    for s in sources
+                ]
+                return (
+                    datasets.concatenate_datasets(_aligned(parts)) if len(parts) > 1 else parts[0]
                 )
             except Exception as exc:  # datasets wraps reader errors in many types
                 raise DataError(

@@ -243,14 +243,22 @@ def prepare_output(target: Path, force: bool = False) -> Path | None:
     return backup
 
 
+# Fitted attributes that hold an address of this process: scikit-learn's text vectorizers keep
+# ``id(stop_words)`` to skip re-checking them, and check again when it is missing.
+PROCESS_ATTRIBUTES = frozenset({"_stop_words_id"})
+
+
 def _remap_ids(node: Any, ids: dict[int, int], files: dict[str, str]) -> Any:
-    """``node`` with skops' object ids and member names replaced by their order of first use."""
+    """``node`` with skops' object ids and member names replaced by their order of first use,
+    and attributes that hold a process's addresses left out."""
     if isinstance(node, list):
         return [_remap_ids(item, ids, files) for item in node]
     if not isinstance(node, dict):
         return node
     out = {}
     for key, value in node.items():
+        if key in PROCESS_ATTRIBUTES:
+            continue
         if key == "__id__" and isinstance(value, int):
             value = ids.setdefault(value, len(ids))
         elif key == "file" and isinstance(value, str):
