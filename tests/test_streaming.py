@@ -179,3 +179,18 @@ def test_a_streamed_package_is_byte_identical_on_a_rerun(corpus: Path, tmp_path:
     assert first == second
     model = load_model(tmp_path / "a")
     assert model.predict(["Sign up for our newsletter and never miss a story."]) == ["boilerplate"]
+
+
+def test_a_column_typed_differently_across_files_is_named(tmp_path: Path) -> None:
+    rows = [
+        {"text": f"The council met on day {i} to vote.", "label": "event", "doc_id": f"d{i}"}
+        for i in range(60)
+    ]
+    for name, block in (("a", None), ("b", 2), ("c", "first")):
+        lines = [json.dumps({**r, "doc_id": f"{name}{r['doc_id']}", "block": block}) for r in rows]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stream = CorpusStream(streaming_config(tmp_path, "data.split_column=null"))
+    stream._sources = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
+    assert sum(len(b["text"]) for b in stream._open(stream._sources).iter(batch_size=50)) == 120
+    with pytest.raises(DataError, match=r"c\.jsonl: column 'block' holds string, but .*b\.jsonl"):
+        stream._open([*stream._sources, str(tmp_path / "c.jsonl")])

@@ -105,26 +105,41 @@ def check_streamable(config: RunConfig) -> None:
         )
 
 
-def _aligned(parts: list[datasets.IterableDataset]) -> list[datasets.IterableDataset]:
+def _aligned(
+    parts: list[datasets.IterableDataset], sources: list[str]
+) -> list[datasets.IterableDataset]:
     """The parts with the same columns in the same order, a column a part lacks added as
-    missing: batches that span two files are then one table."""
-    merged: dict[str, Any] = {}
-    for part in parts:
+    missing: batches that span two files are then one table. A column whose type differs from
+    one file to another is a ``DataError`` naming both files."""
+    merged: dict[str, tuple[Any, str]] = {}
+    for part, source in zip(parts, sources, strict=True):
         for name, feature in (part.features or {}).items():
-            merged.setdefault(name, feature)
-    features = datasets.Features(merged)
-    aligned = []
-    for part in parts:
-        missing = [name for name in features if name not in (part.features or {})]
-        if missing:
-            part = part.map(
-                lambda batch, missing=missing: {
-                    name: [None] * len(next(iter(batch.values()))) for name in missing
-                },
-                batched=True,
-            )
-        aligned.append(part.cast(features))
-    return aligned
+            first, where = merged.setdefault(name, (feature, source))
+            if first == datasets.Value("null"):  # empty so far: the first real type counts
+                merged[name] = (feature, source)
+            elif feature != first and feature != datasets.Value("null"):
+                raise DataError(
+                    f"{source}: column '{name}' holds {_kind(feature)}, "
+                    f"but {where} holds {_kind(first)}"
+                )
+    features = datasets.Features({name: feature for name, (feature, _) in merged.items()})
+    return [
+        part
+        if part.features == features
+        else part.map(
+            lambda batch, missing=[n for n in features if n not in (part.features or {})]: {
+                n: [None] * len(next(iter(batch.values()))) for n in missing
+            },
+            batched=True,
+            features=features,
+        )
+        for part in parts
+    ]
+
+
+def _kind(feature: Any) -> str:
+    """A column type as a person reads it: ``int64``, ``string``."""
+    return str(getattr(feature, "dtype", feature))
 
 
 class CorpusStream:
@@ -153,13 +168,13 @@ class CorpusStream:
                     )
                     for s in sources
                 ]
-                return (
-                    datasets.concatenate_datasets(_aligned(parts)) if len(parts) > 1 else parts[0]
-                )
             except Exception as exc:  # datasets wraps reader errors in many types
                 raise DataError(
                     f"{', '.join(sources)}: cannot stream as {data.format}: {exc}"
                 ) from None
+        return (
+            datasets.concatenate_datasets(_aligned(parts, sources)) if len(parts) > 1 else parts[0]
+        )
 
     def survey(self) -> LoadedData:
         """One pass in file order: check every row, count the train rows, keep the held-out rows."""
