@@ -233,6 +233,7 @@ def decoded_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "evaluation.bootstrap=0",
             "evaluation.cv_folds=0",
             "article.decoder=forward_backward",
+            "article.strength=1.0",
         ],
     )
     run(config, output=out, progress=False)
