@@ -3,8 +3,11 @@
 For each model: macro-F1 on the lone real sentences (overall and accuracy per source), balanced
 accuracy (content vs boilerplate) on the whole real pages and on the same pages as raw HTML,
 macro-F1 (event vs opinion) on the whole real editorials, scored as ``winnow evaluate --spans``
-and ``score_docs.py`` score them, and the corpus test split from the package's metrics. The real sets in ``../shared/eval`` are read for measurement
-only; without them the script says so and exits 2.
+and ``score_docs.py`` score them, and the corpus test split from the package's metrics. Beside
+them, soft figures: the mean score of the right label (content for pages), per label, then
+averaged; they move smoothly where the hard figures move by whole spans, and tell a real gain from
+units that merely cross the threshold. The real sets in ``../shared/eval`` are read for
+measurement only; without them the script says so and exits 2.
 
     .venv/bin/python benchmarks/documents.py models/default [MORE_MODELS] [--eval ../shared/eval]
 """
@@ -18,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from winnow import load_model
 from winnow.data.load import read_labelled_jsonl
 from winnow.evaluate.metrics import evaluate_set
@@ -44,6 +49,24 @@ def score_documents(model: Classifier, eval_dir: Path) -> dict[str, Any]:
         found[name] = metrics[key]
         if not content:
             found["articles_event_f1"] = metrics["f1"].get("event")
+    return found
+
+
+def soft_figures(model: Classifier, eval_dir: Path) -> dict[str, float]:
+    """The soft figures of one loaded model: the mean score of the right label of each span
+    (``content`` for pages: event plus opinion) or lone sentence, per label, then averaged."""
+    real = read_labelled_jsonl(eval_dir / "real_sentences.jsonl", model.labels)
+    proba = model.predict_proba(real["text"].tolist())
+    right = proba[np.arange(len(real)), [model.labels.index(y) for y in real["label"]]]
+    by_source = pd.Series(right).groupby(real["source"].to_numpy()).mean()
+    found = {"soft_real": float(by_source.mean())}
+    for name, content in (*DOCUMENT_SETS.items(), ("pages_html", True)):
+        spans, files = read_spans(eval_dir / name / "labels.jsonl")
+        if name == "pages_html":
+            units = {f: model.label_html(p.read_bytes(), doc=f)[1] for f, p in files.items()}
+        else:
+            units = {f: model.label_article(read_article(str(p)), doc=f) for f, p in files.items()}
+        found[f"soft_{name}"] = score_spans(spans, units, content)["soft_balanced_accuracy"]
     return found
 
 
@@ -96,6 +119,7 @@ def main() -> int:
                 "article_pass": label,
                 **score_documents(model, args.eval),
                 "pages_html": score_html_pages(model, args.eval),
+                **soft_figures(model, args.eval),
             }
             rows.append(figures)
             print(
@@ -103,6 +127,13 @@ def main() -> int:
                 f"{figures['articles']:.3f} | {figures['articles_event_f1']:.3f} | "
                 f"{figures['pages_html']:.3f} | {figures['real_macro_f1']:.3f} |"
             )
+    print("\nSoft figures (mean score of the right label, per label, averaged):")
+    for row in rows:
+        print(
+            f"- {row['model']} (article pass {row['article_pass']}): pages {row['soft_pages']:.4f}, "
+            f"HTML pages {row['soft_pages_html']:.4f}, editorials {row['soft_articles']:.4f}, "
+            f"real sentences {row['soft_real']:.4f}"
+        )
     print("\nReal sentences, accuracy per source:")
     for row in rows:
         sources = ", ".join(f"{k} {v:.3f}" for k, v in row["real_by_source"].items())

@@ -301,6 +301,30 @@ def test_spans_take_the_label_covering_most_of_them(tmp_path: Path) -> None:
     assert strict["recall"]["content"] == 0.0
 
 
+def test_soft_recall_is_the_mean_score_of_the_right_side(tmp_path: Path) -> None:
+    """A span takes its covering units' scores, averaged by the characters each covers; event and
+    opinion add up to content; a span no unit covers was dropped."""
+    text = "Home | World | Sport | Opinion"
+    labels = write_spans(
+        tmp_path,
+        [span(text, "boilerplate"), {**span(text, "content"), "start": 0, "end": 4}],
+    )
+    spans, _ = read_spans(labels)
+    first, rest = {"start": 0, "end": 4}, {"start": 4, "end": len(text)}
+    scores = [
+        {"boilerplate": 0.2, "event": 0.5, "opinion": 0.3},
+        {"boilerplate": 0.9, "event": 0.05, "opinion": 0.05},
+    ]
+    units = {"page1.txt": [{**first, "label": "event", "scores": scores[0]}]}
+    units["page1.txt"].append({**rest, "label": "boilerplate", "scores": scores[1]})
+    metrics = score_spans(spans, units, content_vs_boilerplate=True)
+    share = 4 / len(text)
+    assert metrics["soft_recall"]["boilerplate"] == pytest.approx(0.2 * share + 0.9 * (1 - share))
+    assert metrics["soft_recall"]["content"] == pytest.approx(0.8)
+    dropped = score_spans(spans, {"page1.txt": []}, content_vs_boilerplate=True)
+    assert dropped["soft_recall"] == {"boilerplate": 1.0, "content": 0.0}
+
+
 def test_span_files_may_not_escape_the_labels_folder(tmp_path: Path) -> None:
     inner = tmp_path / "set"
     inner.mkdir()

@@ -84,19 +84,19 @@ def read_spans(path: Path) -> tuple[list[Span], dict[str, Path]]:
     return spans, documents
 
 
-def covering_label(units: Sequence[Mapping[str, Any]], start: int, end: int) -> str | None:
-    """The label of the units that cover most characters of ``[start, end)``, or None."""
-    cover: Counter[str] = Counter()
-    for unit in units:
+def _offset_cover(units: Sequence[Mapping[str, Any]], start: int, end: int) -> Counter[int]:
+    """How many characters of ``[start, end)`` each unit covers, by unit index."""
+    cover: Counter[int] = Counter()
+    for i, unit in enumerate(units):
         overlap = min(end, unit["end"]) - max(start, unit["start"])
         if overlap > 0:
-            cover[str(unit["label"])] += overlap
-    return cover.most_common(1)[0][0] if cover else None
+            cover[i] += overlap
+    return cover
 
 
-def string_label(units: Sequence[Mapping[str, Any]], needle: str) -> str | None:
-    """The label of the units covering most of ``needle``, found with whitespace runs made single
-    spaces in the units' texts joined by spaces, or None where it is in no unit."""
+def _string_cover(units: Sequence[Mapping[str, Any]], needle: str) -> Counter[int]:
+    """How many characters of ``needle`` each unit covers, ``needle`` found with whitespace runs
+    made single spaces in the units' texts joined by spaces; empty where it is in no unit."""
     pieces: list[str] = []
     owner: list[int] = []
     for i, unit in enumerate(units):
@@ -111,16 +111,37 @@ def string_label(units: Sequence[Mapping[str, Any]], needle: str) -> str | None:
     needle = " ".join(needle.split())
     at = "".join(pieces).find(needle)
     if at < 0:
-        return None
-    cover = Counter(str(units[o]["label"]) for o in owner[at : at + len(needle)] if o >= 0)
-    return cover.most_common(1)[0][0]
+        return Counter()
+    return Counter(o for o in owner[at : at + len(needle)] if o >= 0)
+
+
+def span_cover(span: Span, units: Sequence[Mapping[str, Any]]) -> Counter[int]:
+    """The characters of one span each unit covers: by its offsets, or by finding its text."""
+    if span.text is not None:
+        return _string_cover(units, span.text)
+    return _offset_cover(units, span.start, span.end)
 
 
 def span_label(span: Span, units: Sequence[Mapping[str, Any]]) -> str | None:
-    """The predicted label of one span: by its offsets, or by finding its text."""
-    if span.text is not None:
-        return string_label(units, span.text)
-    return covering_label(units, span.start, span.end)
+    """The label of the units covering most of the span, or None where none covers it."""
+    cover: Counter[str] = Counter()
+    for i, chars in span_cover(span, units).items():
+        cover[str(units[i]["label"])] += chars
+    return cover.most_common(1)[0][0] if cover else None
+
+
+def span_scores(span: Span, units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The covering units' scores, averaged by the characters each covers; a span no unit covers
+    was dropped, all ``boilerplate``."""
+    cover = span_cover(span, units)
+    total = sum(cover.values())
+    if not total:
+        return {"boilerplate": 1.0}
+    scores: Counter[str] = Counter()
+    for i, chars in cover.items():
+        for label, score in units[i].get("scores", {}).items():
+            scores[label] += score * chars / total
+    return dict(scores)
 
 
 def score_spans(
@@ -134,18 +155,29 @@ def score_spans(
     they do where the labels say only what is story and what is page. A span no unit covers (or a
     string no unit holds) counts as ``boilerplate``: dropped.
     """
-    gold, predicted = [], []
+    gold, predicted, right = [], [], []
     for span in spans:
-        label = span_label(span, units.get(span.file, [])) or "boilerplate"
-        if content_vs_boilerplate and label in CONTENT_LABELS:
-            label = CONTENT
+        document = units.get(span.file, [])
+        label = span_label(span, document) or "boilerplate"
+        scores = span_scores(span, document)
+        if content_vs_boilerplate:
+            scores = {**scores, CONTENT: sum(scores.get(c, 0.0) for c in CONTENT_LABELS)}
+            if label in CONTENT_LABELS:
+                label = CONTENT
         gold.append(span.label)
         predicted.append(label)
+        right.append(scores.get(span.label, 0.0))
     labels = sorted(set(gold))
     per_label = f1_score(gold, predicted, labels=labels, average=None, zero_division=0.0)
     recall = {
         label: sum(g == p == label for g, p in zip(gold, predicted, strict=True))
         / gold.count(label)
+        for label in labels
+    }
+    # The mean score of the right label, per label: moves smoothly where recall moves by whole
+    # spans, so it tells a gain from units that merely cross the decision threshold.
+    soft = {
+        label: sum(r for g, r in zip(gold, right, strict=True) if g == label) / gold.count(label)
         for label in labels
     }
     return {
@@ -157,6 +189,8 @@ def score_spans(
         "f1": {label: float(f) for label, f in zip(labels, per_label, strict=True)},
         "balanced_accuracy": float(sum(recall.values()) / len(recall)),
         "recall": recall,
+        "soft_recall": soft,
+        "soft_balanced_accuracy": float(sum(soft.values()) / len(soft)),
     }
 
 
@@ -165,10 +199,12 @@ def format_span_metrics(metrics: dict[str, Any], title: str) -> str:
     mapping = " (event and opinion read as content)" if metrics["content_vs_boilerplate"] else ""
     lines = [
         f"{title}: {metrics['n_spans']} spans in {metrics['n_files']} files{mapping}",
-        f"macro-F1 {metrics['macro_f1']:.3f}  balanced accuracy {metrics['balanced_accuracy']:.3f}",
+        f"macro-F1 {metrics['macro_f1']:.3f}  balanced accuracy {metrics['balanced_accuracy']:.3f}"
+        f"  soft {metrics['soft_balanced_accuracy']:.3f}",
     ]
     lines += [
         f"  {label:<12} F1 {metrics['f1'][label]:.3f}  recall {metrics['recall'][label]:.3f}"
+        f"  soft {metrics['soft_recall'][label]:.3f}"
         for label in metrics["labels"]
     ]
     return "\n".join(lines)
