@@ -153,6 +153,18 @@ def test_main_element_holds_the_story_and_its_short_lines() -> None:
         b"<nav><a href='/'>Home</a><a href='/a'>About us</a></nav><p>Contact</p>"
     )
     assert menu_only.units and all(u.main_element == 0.0 for u in menu_only.units)
+    # One long paragraph never is the main element: its container is, headline and all.
+    long = "The strike closed the port for a third day as talks stalled. " * 12
+    story = (
+        f"<article><h1>Port strike enters third day</h1><p>{long}</p><p>Short one.</p></article>"
+    )
+    one = parse_html(f"<nav><p>Home</p></nav>{story}<footer><p>Contact</p></footer>".encode())
+    assert [u.main_element for u in one.units if u.block in (0, 4)] == [0.0, 0.0]
+    assert all(u.main_element == 1.0 for u in one.units if u.block in (1, 2, 3))
+    # Two halves in sibling containers: their parent holds the story, both halves in it.
+    half = "<p>The council voted to close the bridge for repairs this week, officials said.</p>"
+    halves = parse_html(f"<main><div>{half}</div><div>{half}</div></main>".encode())
+    assert [u.main_element for u in halves.units] == [1.0, 1.0]
 
 
 def test_dom_v2_adds_the_main_element_flag_and_v1_keeps_its_features() -> None:

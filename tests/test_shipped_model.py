@@ -23,7 +23,7 @@ SHIPPED = Path("models/default")
 # a rebuilt model on the same data is identical, so any drop beyond this is a real regression)
 # and 25% artifact size.
 PINNED_TEST_MACRO_F1 = 0.899
-PINNED_CHALLENGE_MACRO_F1 = 0.881
+PINNED_CHALLENGE_MACRO_F1 = 0.879
 PINNED_ARTIFACT_MB = 4.52
 F1_SLACK = 0.01
 SIZE_SLACK = 1.25
@@ -35,7 +35,7 @@ PINNED_REAL = {
     "pages": 0.884,
     "articles": 0.670,
     "pages_html": 0.918,
-    "real_sentences": 0.851,
+    "real_sentences": 0.852,
 }
 
 

@@ -499,20 +499,25 @@ def _is_prose(text: str, density: float) -> bool:
 
 
 def _main_element_flags(blocks: list[tuple[str, list[_Element], float, int, int]]) -> list[bool]:
-    """Whether each block lies under the page's main element: the deepest element that holds
-    ``MAIN_SHARE`` of the page's prose characters, as readability and trafilatura find the story's
-    container. Short lines inside it (headings, list items, specs, code) are the story's too; a
-    page without prose has no main element."""
-    prose = [(path, plain) for text, path, density, plain, _ in blocks if _is_prose(text, density)]
-    for path, plain in prose:
-        for element in path:
+    """Whether each block lies under the page's main element: the deepest element above the
+    prose blocks' own elements that holds more than ``MAIN_SHARE`` of the page's prose
+    characters, as readability and trafilatura find the story's container (never one paragraph,
+    however long; two halves make their parent the main element). Short lines inside it
+    (headings, list items, specs, code) are the story's too; a page without prose has none."""
+    prose = [
+        (path[: _block_element(path)], plain)
+        for text, path, density, plain, _ in blocks
+        if _is_prose(text, density)
+    ]
+    for ancestors, plain in prose:
+        for element in ancestors:
             element.prose_below += plain
     needed = MAIN_SHARE * sum(plain for _, plain in prose)
     main, main_depth = None, -1
-    for path, _ in prose:
-        for depth in range(len(path) - 1, main_depth, -1):
-            if path[depth].prose_below >= needed:
-                main, main_depth = path[depth], depth
+    for ancestors, _ in prose:
+        for depth in range(len(ancestors) - 1, main_depth, -1):
+            if ancestors[depth].prose_below > needed:
+                main, main_depth = ancestors[depth], depth
                 break
     if main is None:
         return [False] * len(blocks)
