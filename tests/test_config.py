@@ -111,6 +111,21 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
         (MINIMAL, ["model.params.C=-1"], "C must be > 0"),
         (MINIMAL, ["data.split_ratios={train: 0.9, test: 0.0, dev: 0.1}"], "split_ratios"),
         (MINIMAL, ["model.params"], "expected KEY=VALUE"),
+        (
+            MINIMAL,
+            ["model.params.class_weight={opnion: 2.0}"],
+            r"model\.params\.class_weight\.opnion: not one of data\.labels .*did you mean 'opinion'",
+        ),
+        (
+            MINIMAL,
+            ["model.params.class_weight={opinion: -1}"],
+            r"class_weight\.opinion: weight must be a number > 0, got -1",
+        ),
+        (
+            MINIMAL,
+            ["model.params.class_weight=balancd"],
+            r"class_weight: expected 'balanced', a mapping of a string to a number or null",
+        ),
     ],
 )
 def test_every_bad_config_is_one_line_and_exit_2(

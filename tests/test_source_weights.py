@@ -89,7 +89,7 @@ def test_streaming_refuses_weights() -> None:
 
 def test_class_weights_by_label_reach_the_calibrated_svm() -> None:
     """scikit-learn fits the calibration folds on encoded labels and the final SVM on the labels
-    themselves; weights named by label reach both, and a label the data lacks is refused."""
+    themselves; weights named by label reach both, and a key that is no label is refused."""
 
     def opinion_share(*overrides: str) -> float:
         """The share of units the SVM itself (before calibration) puts in ``opinion``."""
@@ -106,5 +106,5 @@ def test_class_weights_by_label_reach_the_calibrated_svm() -> None:
     even = opinion_share(svm % "{opinion: 1.0}")
     heavy = opinion_share(svm % "{opinion: 20.0, boilerplate: 0.5}")
     assert heavy > even + 0.05
-    with pytest.raises(ValueError, match="class_weight names gossip, not a label"):
+    with pytest.raises(ConfigError, match=r"class_weight\.gossip: not one of data\.labels"):
         opinion_share(svm % "{gossip: 2.0}")

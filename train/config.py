@@ -168,7 +168,30 @@ def suggest(key: str, valid: Sequence[str]) -> str:
 
 
 def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    """A type as the config's reader says it: ``'balanced', a mapping or null``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        names = [_type_name(arg) for arg in args]
+        return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+    if origin is Literal:
+        return " or ".join(map(repr, args))
+    if hint is type(None):
+        return "null"
+    if origin is dict or hint is dict:
+        return (
+            f"a mapping of {_type_name(args[0])} to {_type_name(args[1])}" if args else "a mapping"
+        )
+    if origin in (list, tuple) or hint in (list, tuple):
+        return "a list"
+    return {
+        "str": "a string",
+        "float": "a number",
+        "int": "an integer",
+        "bool": "true or false",
+    }.get(
+        getattr(hint, "__name__", ""),
+        getattr(hint, "__name__", None) or str(hint).replace("typing.", ""),
+    )
 
 
 # What a package may be called and its labels: they reach file names, generated code and wheel
@@ -382,6 +405,18 @@ def _check_values(config: RunConfig, path: Path) -> None:
             raise ConfigError(
                 f"{path}: data.source_weights.{pattern}: weight must be a number > 0, got {weight}"
             )
+    weights = config.model.params.get("class_weight")
+    if isinstance(weights, dict):
+        for label, weight in weights.items():
+            key = f"model.params.class_weight.{label}"
+            if label not in config.data.labels:
+                raise ConfigError(
+                    f"{path}: {key}: not one of data.labels ({', '.join(config.data.labels)})"
+                    f"{suggest(str(label), list(config.data.labels))}"
+                )
+            number = isinstance(weight, int | float) and not isinstance(weight, bool)
+            if not number or not math.isfinite(weight) or weight <= 0:
+                raise ConfigError(f"{path}: {key}: weight must be a number > 0, got {weight!r}")
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:
