@@ -181,16 +181,29 @@ def test_a_streamed_package_is_byte_identical_on_a_rerun(corpus: Path, tmp_path:
     assert model.predict(["Sign up for our newsletter and never miss a story."]) == ["boilerplate"]
 
 
-def test_a_column_typed_differently_across_files_is_named(tmp_path: Path) -> None:
+def test_columns_typed_apart_across_files_stream_as_loading_reads_them(tmp_path: Path) -> None:
+    """Numbers typed apart become floats, other columns strings (the unit frame coerces them as
+    it does a whole corpus), columns the run never reads are dropped; ``isolate`` or a list typed
+    apart is refused naming both files."""
     rows = [
         {"text": f"The council met on day {i} to vote.", "label": "event", "doc_id": f"d{i}"}
         for i in range(60)
     ]
-    for name, block in (("a", None), ("b", 2), ("c", "first")):
-        lines = [json.dumps({**r, "doc_id": f"{name}{r['doc_id']}", "block": block}) for r in rows]
+    extra = {"a": None, "b": 2, "c": "first", "d": 2.5}
+    for name, block in extra.items():
+        lines = [
+            json.dumps({**r, "doc_id": f"{name}{r['doc_id']}", "block": block, "notes": [name]})
+            for r in rows
+        ]
         (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     stream = CorpusStream(streaming_config(tmp_path, "data.split_column=null"))
-    stream._sources = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
-    assert sum(len(b["text"]) for b in stream._open(stream._sources).iter(batch_size=50)) == 120
-    with pytest.raises(DataError, match=r"c\.jsonl: column 'block' holds string, but .*b\.jsonl"):
-        stream._open([*stream._sources, str(tmp_path / "c.jsonl")])
+    sources = [str(tmp_path / f"{name}.jsonl") for name in extra]
+    batches = list(stream._open(sources).iter(batch_size=50))
+    assert sum(len(b["text"]) for b in batches) == 240 and "notes" not in batches[0]
+    for name, isolate in (("e", False), ("f", "no")):
+        lines = [
+            json.dumps({**r, "doc_id": f"{name}{r['doc_id']}", "isolate": isolate}) for r in rows
+        ]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"f\.jsonl: column 'isolate' holds string, but .*e\.jsonl"):
+        stream._open([str(tmp_path / "e.jsonl"), str(tmp_path / "f.jsonl")])

@@ -29,10 +29,17 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..config import DataConfig, RunConfig, check_training
-from ..data.load import LOADERS, LoadedData, resolve_files, standard_columns, unit_problem
+from ..data.load import (
+    ARTICLE_COLUMNS,
+    LOADERS,
+    LoadedData,
+    resolve_files,
+    standard_columns,
+    unit_problem,
+)
 from ..data.split import assign_splits
 from ..errors import ConfigError, DataError
-from ..features.base import FRAME_COLUMNS, copy_mask, isolated
+from ..features.base import DOM_COLUMNS, FRAME_COLUMNS, copy_mask, isolated
 from ..registry import featurizers, models
 
 log = logging.getLogger(__name__)
@@ -106,23 +113,42 @@ def check_streamable(config: RunConfig) -> None:
 
 
 def _aligned(
-    parts: list[datasets.IterableDataset], sources: list[str]
+    parts: list[datasets.IterableDataset], sources: list[str], needed: set[str]
 ) -> list[datasets.IterableDataset]:
-    """The parts with the same columns in the same order, a column a part lacks added as
-    missing: batches that span two files are then one table. A column whose type differs from
-    one file to another is a ``DataError`` naming both files."""
-    merged: dict[str, tuple[Any, str]] = {}
+    """The parts with the columns the run reads, the same in each part: batches that span two
+    files are then one table. A column a part lacks is added as missing; numbers typed apart
+    (3 and 2.5, int32 and int64) become floats; other columns typed apart become strings, which
+    the unit frame coerces as it does for a whole corpus. Other columns are dropped. Lists or
+    mappings against other types, or ``isolate`` typed apart, are a ``DataError`` naming both files."""
+    parts = [
+        part.remove_columns([n for n in (part.features or {}) if n not in needed]) for part in parts
+    ]
+    seen: dict[str, list[tuple[Any, str]]] = {}
     for part, source in zip(parts, sources, strict=True):
         for name, feature in (part.features or {}).items():
-            first, where = merged.setdefault(name, (feature, source))
-            if first == datasets.Value("null"):  # empty so far: the first real type counts
-                merged[name] = (feature, source)
-            elif feature != first and feature != datasets.Value("null"):
-                raise DataError(
-                    f"{source}: column '{name}' holds {_kind(feature)}, "
-                    f"but {where} holds {_kind(first)}"
-                )
-    features = datasets.Features({name: feature for name, (feature, _) in merged.items()})
+            if feature != datasets.Value("null"):
+                seen.setdefault(name, []).append((feature, source))
+    merged = {}
+    for name, typed in seen.items():
+        kinds = {_kind(feature) for feature, _ in typed}
+        if len(kinds) == 1:
+            merged[name] = typed[0][0]
+        elif kinds <= _NUMBERS:
+            merged[name] = datasets.Value("float64")
+        elif name != "isolate" and all(isinstance(f, datasets.Value) for f, _ in typed):
+            merged[name] = datasets.Value("string")
+        else:
+            (first, where), (other, source) = (
+                typed[0],
+                next(t for t in typed if _kind(t[0]) != _kind(typed[0][0])),
+            )
+            raise DataError(
+                f"{source}: column '{name}' holds {_kind(other)}, but {where} holds {_kind(first)}"
+            )
+    for part in parts:
+        for name, feature in (part.features or {}).items():
+            merged.setdefault(name, feature)  # only ever missing (null)
+    features = datasets.Features(merged)
     return [
         part
         if part.features == features
@@ -135,6 +161,11 @@ def _aligned(
         )
         for part in parts
     ]
+
+
+_NUMBERS = frozenset(
+    {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float32", "float64"}
+)
 
 
 def _kind(feature: Any) -> str:
@@ -172,9 +203,21 @@ class CorpusStream:
                 raise DataError(
                     f"{', '.join(sources)}: cannot stream as {data.format}: {exc}"
                 ) from None
-        return (
-            datasets.concatenate_datasets(_aligned(parts, sources)) if len(parts) > 1 else parts[0]
-        )
+        if len(parts) == 1:
+            return parts[0]
+        return datasets.concatenate_datasets(_aligned(parts, sources, self._columns()))
+
+    def _columns(self) -> set[str]:
+        """The columns a streamed run reads: text, label, article, split, isolate and DOM ones."""
+        data = self.config.data
+        return {
+            data.text_column,
+            data.label_column,
+            *ARTICLE_COLUMNS,
+            *([data.split_column] if data.split_column else []),
+            "isolate",
+            *DOM_COLUMNS,
+        }
 
     def survey(self) -> LoadedData:
         """One pass in file order: check every row, count the train rows, keep the held-out rows."""
