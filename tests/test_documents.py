@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,37 @@ def test_a_bad_unit_names_file_and_line(tmp_path: Path) -> None:
     source.write_text('{"doc_id": "x"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"pages\.jsonl:1: missing key 'kind'"):
         module.build_file(source, tmp_path)
+
+
+def test_a_bad_documents_file_leaves_every_corpus_file_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every file is checked before any is written; doc_ids must be unique across files."""
+    module = build_documents_module()
+    documents, corpus = tmp_path / "documents", tmp_path / "corpus"
+    documents.mkdir()
+    corpus.mkdir()
+    page = {
+        "doc_id": "r9-x-001",
+        "kind": "column",
+        "site_style": "news",
+        "domain": "politics",
+        "genre": "column",
+        "publisher": "The Courier",
+        "blocks": [[["opinion", "The plan will fail."]]],
+    }
+    (documents / "a.jsonl").write_text(json.dumps(page) + "\n", encoding="utf-8")
+    (corpus / "a.jsonl").write_text("earlier rows\n", encoding="utf-8")
+    for bad, message in (
+        ({**page, "doc_id": "r9-x-002", "blocks": 5}, r"b\.jsonl:1: 'blocks' must be a non-empty"),
+        ({**page, "doc_id": ["x"]}, r"b\.jsonl:1: 'doc_id' must be a non-empty string"),
+        (page, r"b\.jsonl:1: duplicate doc_id 'r9-x-001'"),
+    ):
+        (documents / "b.jsonl").write_text(json.dumps(bad) + "\n", encoding="utf-8")
+        assert module.main([str(documents), str(corpus)]) == 2
+        assert re.search(message, capsys.readouterr().err)
+        assert (corpus / "a.jsonl").read_text(encoding="utf-8") == "earlier rows\n"
+        assert sorted(p.name for p in corpus.iterdir()) == ["a.jsonl"]
 
 
 def test_isolate_says_which_units_of_a_document_also_train_alone(tmp_path: Path) -> None:
