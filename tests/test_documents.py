@@ -452,6 +452,28 @@ def test_a_bad_span_set_is_named_before_any_fit(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"labels\.jsonl:1: expected 0 <= start < end"):
         run(config, output=tmp_path / "model", progress=False)
     assert not (tmp_path / "model" / "manifest.json").exists()
+    labels = write_spans(tmp_path, [span("Share", "boilerplate"), span("Share", "Event")])
+    config = load_config(
+        ROOT / "configs/default.yaml", [f"evaluation.span_sets=[{{labels: {labels}}}]"]
+    )
+    with pytest.raises(DataError, match=r"labels\.jsonl:2: label 'Event' is not one of event"):
+        run(config, output=tmp_path / "model", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"start": 0.9, "end": 4}, "whole numbers, got 0.9, 4"),
+        ({"start": True, "end": 4}, "whole numbers, got True, 4"),
+        ({"start": 0, "end": 4, "label": None}, "'label' must be a non-empty string"),
+    ],
+)
+def test_span_offsets_are_whole_numbers_and_labels_strings(
+    tmp_path: Path, fields: dict[str, object], message: str
+) -> None:
+    labels = write_spans(tmp_path, [{"file": "page1.txt", "label": "boilerplate", **fields}])
+    with pytest.raises(DataError, match=rf"labels\.jsonl:1: .*{re.escape(message)}"):
+        read_spans(labels)
 
 
 HTML_PAGE = """<!DOCTYPE html><html><head><title>Flood barrier opens</title></head><body>

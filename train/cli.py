@@ -353,10 +353,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_spans(model: Any, args: argparse.Namespace) -> int:
     """Label each document the spans name, as ``winnow predict`` does, and score the spans."""
-    from .evaluate.spans import format_span_metrics, read_spans, score_spans
+    from .evaluate.spans import check_span_labels, format_span_metrics, read_spans, score_spans
     from .inference.predict import label_document
 
     spans, documents = read_spans(args.spans)
+    check_span_labels(spans, args.spans, model.labels, args.content_vs_boilerplate)
     units = {
         name: label_document(model, str(path), args.input_format)
         for name, path in documents.items()

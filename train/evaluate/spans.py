@@ -33,15 +33,39 @@ class Span:
     end: int | None
     label: str
     text: str | None = None
+    line: int | None = None  # of the labels file, for errors
 
 
-def _span(record: Any) -> Span:
+def _span(record: Any, line: int) -> Span:
     """A span from one JSON record; ``KeyError``/``TypeError``/``ValueError`` where it is not one."""
+    if not isinstance(record["label"], str) or not record["label"].strip():
+        raise ValueError("'label' must be a non-empty string")
     if "start" not in record and "end" not in record and isinstance(record.get("text"), str):
         if not record["text"].split():
             raise ValueError("'text' is blank")
-        return Span(str(record["file"]), None, None, str(record["label"]), record["text"])
-    return Span(str(record["file"]), int(record["start"]), int(record["end"]), str(record["label"]))
+        return Span(str(record["file"]), None, None, record["label"], record["text"], line)
+    start, end = record["start"], record["end"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        raise ValueError(f"'start' and 'end' must be whole numbers, got {start!r}, {end!r}")
+    return Span(str(record["file"]), start, end, record["label"], line=line)
+
+
+def check_span_labels(
+    spans: Sequence[Span], path: Path, labels: Sequence[str], content_vs_boilerplate: bool
+) -> None:
+    """Refuse a span whose label the model never predicts (``content`` and ``boilerplate`` with
+    ``content_vs_boilerplate``): it would count as wrong, silently. Names the labels file's line."""
+    allowed = [CONTENT, "boilerplate"] if content_vs_boilerplate else list(labels)
+    for span in spans:
+        if span.label not in allowed:
+            raise DataError(
+                f"{path}:{span.line}: label {span.label!r} is not one of {', '.join(allowed)}"
+                + (
+                    ""
+                    if content_vs_boilerplate
+                    else "; content and boilerplate spans need --content-vs-boilerplate"
+                )
+            )
 
 
 def read_spans(path: Path) -> tuple[list[Span], dict[str, Path]]:
@@ -62,7 +86,7 @@ def read_spans(path: Path) -> tuple[list[Span], dict[str, Path]]:
             continue
         where = f"{path}:{number}"
         try:
-            span = _span(json.loads(line))
+            span = _span(json.loads(line), number)
         except json.JSONDecodeError as exc:
             raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -30,7 +30,7 @@ from ..evaluate.metrics import (
     score_groups,
 )
 from ..evaluate.report import most_confident_errors, render_report
-from ..evaluate.spans import Span, format_span_metrics, read_spans, score_spans
+from ..evaluate.spans import Span, check_span_labels, format_span_metrics, read_spans, score_spans
 from ..features.base import FRAME_COLUMNS
 from ..inference.classifier import Classifier
 from ..inference.decode import ArticleDecoder
@@ -180,10 +180,12 @@ SpanSets = dict[str, tuple[list[Span], dict[str, Path], bool]]
 
 def read_span_sets(config: RunConfig) -> SpanSets:
     """The span-labelled document sets the config names, read (and checked) before any fit."""
-    return {
-        s.labels: (*read_spans(Path(s.labels)), s.content_vs_boilerplate)
-        for s in config.evaluation.span_sets
-    }
+    found: SpanSets = {}
+    for s in config.evaluation.span_sets:
+        spans, documents = read_spans(Path(s.labels))
+        check_span_labels(spans, Path(s.labels), config.data.labels, s.content_vs_boilerplate)
+        found[s.labels] = (spans, documents, s.content_vs_boilerplate)
+    return found
 
 
 def evaluate_span_sets(
