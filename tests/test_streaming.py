@@ -207,3 +207,14 @@ def test_columns_typed_apart_across_files_stream_as_loading_reads_them(tmp_path:
         (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"f\.jsonl: column 'isolate' holds string, but .*e\.jsonl"):
         stream._open([str(tmp_path / "e.jsonl"), str(tmp_path / "f.jsonl")])
+
+
+def test_an_unreadable_file_mid_stream_is_one_error_naming_it(tmp_path: Path) -> None:
+    rows = [{"text": f"Unit {i}.", "label": "event", "doc_id": f"d{i}"} for i in range(40)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps(rows[0]) + "\n{not json at all\n", "utf-8")
+    (tmp_path / "c.jsonl").write_text("", "utf-8")
+    for name, message in (("b", r"b\.jsonl: cannot read as json"), ("c", r"c\.jsonl: .*no rows")):
+        config = streaming_config(tmp_path, f"data.source=[{tmp_path / name}.jsonl]")
+        with pytest.raises(DataError, match=message):
+            CorpusStream(config).survey()

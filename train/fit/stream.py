@@ -18,7 +18,7 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,14 @@ _NUMBERS = frozenset(
 )
 
 
+def _reason(exc: BaseException) -> str:
+    """The first line of an error from a reader, or what its type means where it says nothing."""
+    text = str(exc).strip().splitlines()
+    if text:
+        return text[0]
+    return "no rows (an empty file?)" if isinstance(exc, StopIteration) else type(exc).__name__
+
+
 def _kind(feature: Any) -> str:
     """A column type as a person reads it: ``int64``, ``string``."""
     return str(getattr(feature, "dtype", feature))
@@ -201,7 +209,7 @@ class CorpusStream:
                 ]
             except Exception as exc:  # datasets wraps reader errors in many types
                 raise DataError(
-                    f"{', '.join(sources)}: cannot stream as {data.format}: {exc}"
+                    f"{', '.join(sources)}: cannot stream as {data.format}: {_reason(exc)}"
                 ) from None
         if len(parts) == 1:
             return parts[0]
@@ -228,7 +236,7 @@ class CorpusStream:
         held_out = []
         for source in self._sources:
             line = first_line
-            for batch in self._open([source]).iter(batch_size=SURVEY_BATCH):
+            for batch in self._read(self._open([source]).iter(batch_size=SURVEY_BATCH), [source]):
                 frame = _units(batch, data)
                 frame["_file"], frame["_line"] = source, np.arange(line, line + len(frame))
                 line += len(frame)
@@ -283,8 +291,29 @@ class CorpusStream:
     def batches(self, rows: datasets.IterableDataset, epoch: int) -> Iterator[pd.DataFrame]:
         """The train rows of one epoch in frames of at most ``training.batch_size`` units."""
         rows.set_epoch(epoch)
-        for batch in rows.iter(batch_size=self.config.training.batch_size):
+        batches = rows.iter(batch_size=self.config.training.batch_size)
+        for batch in self._read(batches, self._sources):
             yield _units(batch, self.config.data)
+
+    def _read(
+        self, batches: Iterable[dict[str, list[Any]]], sources: list[str]
+    ) -> Iterator[dict[str, list[Any]]]:
+        """``batches`` as they come, a reader's error mid-file (bad JSON, a ragged CSV row) a
+        ``DataError`` naming the sources instead of a traceback."""
+        read = iter(batches)
+        while True:
+            try:
+                batch = next(read)
+            except StopIteration:
+                return
+            except (DataError, ConfigError):
+                raise
+            except Exception as exc:
+                raise DataError(
+                    f"{', '.join(sources)}: cannot read as {self.config.data.format}: "
+                    f"{_reason(exc)}"
+                ) from None
+            yield batch
 
     def fit(self, pipeline: Pipeline, progress: bool = True) -> Pipeline:
         """Fit the featurizers on the first batch, then ``partial_fit`` the model batch by batch."""
