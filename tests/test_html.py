@@ -310,3 +310,7 @@ def test_pages_under_one_name_are_still_labelled_apart() -> None:
         (text, units) for _, text, units in model.label_html_pages([("page", b) for b in bodies])
     ]
     assert together == alone
+    labelled = model.label_html_pages([("page", PAGE), None])
+    assert next(labelled)[0] == "page"
+    with pytest.raises(TypeError, match=r"takes \(doc, data\) pairs, got None"):
+        next(labelled)

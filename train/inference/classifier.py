@@ -215,6 +215,10 @@ def article_batches(
         yield np.concatenate(batch), np.ones(size, dtype=bool)
 
 
+# The end of an iterable of pages: ``None`` is a page a caller may pass, wrongly, and is refused.
+_END = object()
+
+
 class Classifier:
     """A verified, loaded package: ``labels``, ``predict``, ``predict_proba`` and ``label_article``."""
 
@@ -402,9 +406,11 @@ class Classifier:
         pending = iter(pages)
         while True:
             try:
-                item = next(pending, None)
-                if item is None:
+                item = next(pending, _END)
+                if item is _END:
                     break
+                if not isinstance(item, tuple | list) or len(item) != 2:
+                    raise TypeError(f"label_html_pages takes (doc, data) pairs, got {item!r:.80}")
                 doc, data = item
                 page = parse_html(data, source=doc, max_chars=self.max_chars)
             except Exception:
