@@ -458,6 +458,13 @@ def test_a_bad_span_set_is_named_before_any_fit(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match=r"labels\.jsonl:2: label 'Event' is not one of event"):
         run(config, output=tmp_path / "model", progress=False)
+    past = {"file": "page1.txt", "start": len(PAGE) - 2, "end": len(PAGE) + 40, "label": "event"}
+    labels = write_spans(tmp_path, [span("Share", "boilerplate"), past])
+    config = load_config(
+        ROOT / "configs/default.yaml", [f"evaluation.span_sets=[{{labels: {labels}}}]"]
+    )
+    with pytest.raises(DataError, match=rf"labels\.jsonl:2: span ends at {len(PAGE) + 40}, past"):
+        run(config, output=tmp_path / "model", progress=False)
 
 
 @pytest.mark.parametrize(

@@ -353,11 +353,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_spans(model: Any, args: argparse.Namespace) -> int:
     """Label each document the spans name, as ``winnow predict`` does, and score the spans."""
-    from .evaluate.spans import check_span_labels, format_span_metrics, read_spans, score_spans
-    from .inference.predict import label_document
+    from .evaluate.spans import (
+        check_span_labels,
+        check_span_offsets,
+        format_span_metrics,
+        read_spans,
+        score_spans,
+    )
+    from .inference.predict import is_html, label_document, read_article
 
     spans, documents = read_spans(args.spans)
     check_span_labels(spans, args.spans, model.labels, args.content_vs_boilerplate)
+    lengths = {
+        name: len(read_article(str(path)))
+        for name, path in documents.items()
+        if not is_html(str(path), args.input_format)
+    }
+    check_span_offsets(spans, args.spans, lengths)
     units = {
         name: label_document(model, str(path), args.input_format)
         for name, path in documents.items()

@@ -50,6 +50,19 @@ def _span(record: Any, line: int) -> Span:
     return Span(str(record["file"]), start, end, record["label"], line=line)
 
 
+def check_span_offsets(spans: Sequence[Span], path: Path, lengths: Mapping[str, int]) -> None:
+    """Refuse a span that ends past its document's text (``lengths``: characters of each text
+    document): it would count as dropped, silently, as offsets counted in another encoding or
+    with other line ends do."""
+    for span in spans:
+        size = lengths.get(span.file)
+        if span.end is not None and size is not None and span.end > size:
+            raise DataError(
+                f"{path}:{span.line}: span ends at {span.end}, past the {size:,} characters of "
+                f"{span.file}"
+            )
+
+
 def check_span_labels(
     spans: Sequence[Span], path: Path, labels: Sequence[str], content_vs_boilerplate: bool
 ) -> None:

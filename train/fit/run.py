@@ -30,11 +30,18 @@ from ..evaluate.metrics import (
     score_groups,
 )
 from ..evaluate.report import most_confident_errors, render_report
-from ..evaluate.spans import Span, check_span_labels, format_span_metrics, read_spans, score_spans
+from ..evaluate.spans import (
+    Span,
+    check_span_labels,
+    check_span_offsets,
+    format_span_metrics,
+    read_spans,
+    score_spans,
+)
 from ..features.base import FRAME_COLUMNS
 from ..inference.classifier import Classifier
 from ..inference.decode import ArticleDecoder
-from ..inference.predict import label_document
+from ..inference.predict import is_html, label_document, read_article
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
 from .cv import CrossValidation, quiet
@@ -184,6 +191,12 @@ def read_span_sets(config: RunConfig) -> SpanSets:
     for s in config.evaluation.span_sets:
         spans, documents = read_spans(Path(s.labels))
         check_span_labels(spans, Path(s.labels), config.data.labels, s.content_vs_boilerplate)
+        lengths = {
+            name: len(read_article(str(path)))
+            for name, path in documents.items()
+            if not is_html(str(path), "auto")
+        }
+        check_span_offsets(spans, Path(s.labels), lengths)
         found[s.labels] = (spans, documents, s.content_vs_boilerplate)
     return found
 
