@@ -159,18 +159,17 @@ def span_cover(span: Span, units: Sequence[Mapping[str, Any]]) -> Counter[int]:
     return _offset_cover(units, span.start, span.end)
 
 
-def span_label(span: Span, units: Sequence[Mapping[str, Any]]) -> str | None:
-    """The label of the units covering most of the span, or None where none covers it."""
-    cover: Counter[str] = Counter()
-    for i, chars in span_cover(span, units).items():
-        cover[str(units[i]["label"])] += chars
-    return cover.most_common(1)[0][0] if cover else None
+def _covering_label(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> str | None:
+    """The label of the units that cover the most characters in ``cover``, or None."""
+    labels: Counter[str] = Counter()
+    for i, chars in cover.items():
+        labels[str(units[i]["label"])] += chars
+    return labels.most_common(1)[0][0] if labels else None
 
 
-def span_scores(span: Span, units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def _covering_scores(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The covering units' scores, averaged by the characters each covers; a span no unit covers
     was dropped, all ``boilerplate``."""
-    cover = span_cover(span, units)
     total = sum(cover.values())
     if not total:
         return {"boilerplate": 1.0}
@@ -195,8 +194,9 @@ def score_spans(
     gold, predicted, right = [], [], []
     for span in spans:
         document = units.get(span.file, [])
-        label = span_label(span, document) or "boilerplate"
-        scores = span_scores(span, document)
+        cover = span_cover(span, document)
+        label = _covering_label(cover, document) or "boilerplate"
+        scores = _covering_scores(cover, document)
         if content_vs_boilerplate:
             scores = {**scores, CONTENT: sum(scores.get(c, 0.0) for c in CONTENT_LABELS)}
             if label in CONTENT_LABELS:
