@@ -360,16 +360,11 @@ def _evaluate_spans(model: Any, args: argparse.Namespace) -> int:
         read_spans,
         score_spans,
     )
-    from .inference.predict import is_html, label_document, read_article
+    from .inference.predict import label_document, text_lengths
 
     spans, documents = read_spans(args.spans)
     check_span_labels(spans, args.spans, model.labels, args.content_vs_boilerplate)
-    lengths = {
-        name: len(read_article(str(path)))
-        for name, path in documents.items()
-        if not is_html(str(path), args.input_format)
-    }
-    check_span_offsets(spans, args.spans, lengths)
+    check_span_offsets(spans, args.spans, text_lengths(documents, args.input_format))
     units = {
         name: label_document(model, str(path), args.input_format)
         for name, path in documents.items()

@@ -41,7 +41,7 @@ from ..evaluate.spans import (
 from ..features.base import FRAME_COLUMNS
 from ..inference.classifier import Classifier
 from ..inference.decode import ArticleDecoder
-from ..inference.predict import is_html, label_document, read_article
+from ..inference.predict import label_document, text_lengths
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
 from .cv import CrossValidation, quiet
@@ -191,12 +191,7 @@ def read_span_sets(config: RunConfig) -> SpanSets:
     for s in config.evaluation.span_sets:
         spans, documents = read_spans(Path(s.labels))
         check_span_labels(spans, Path(s.labels), config.data.labels, s.content_vs_boilerplate)
-        lengths = {
-            name: len(read_article(str(path)))
-            for name, path in documents.items()
-            if not is_html(str(path), "auto")
-        }
-        check_span_offsets(spans, Path(s.labels), lengths)
+        check_span_offsets(spans, Path(s.labels), text_lengths(documents))
         found[s.labels] = (spans, documents, s.content_vs_boilerplate)
     return found
 

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -362,6 +362,16 @@ def label_document(
     if is_html(source, input_format):
         return model.label_html(read_page(source), doc=Path(source).name)[1]
     return model.label_article(read_article(source), doc=Path(source).name)
+
+
+def text_lengths(documents: Mapping[str, Path], input_format: str = "auto") -> dict[str, int]:
+    """The characters of each text document (HTML pages aside), as ``label_document`` reads it:
+    what span offsets index."""
+    return {
+        name: len(read_article(str(path)))
+        for name, path in documents.items()
+        if not is_html(str(path), input_format)
+    }
 
 
 def read_article(source: str, stdin: TextIO | None = None) -> str:
