@@ -34,12 +34,14 @@ DOCUMENT_SETS = {"pages": True, "articles": False}  # set -> read event and opin
 
 
 def score_documents(model: Classifier, eval_dir: Path) -> dict[str, Any]:
-    """Every real-text figure of one loaded model, as it is configured now."""
+    """Every real-text figure of one loaded model, as it is configured now, hard and soft."""
     real = read_labelled_jsonl(eval_dir / "real_sentences.jsonl", model.labels)
-    sentences, _ = evaluate_set(model.proba_frame, real, model.labels, n_bootstrap=0)
+    sentences, proba = evaluate_set(model.proba_frame, real, model.labels, n_bootstrap=0)
+    right = proba[np.arange(len(real)), [model.labels.index(y) for y in real["label"]]]
     found: dict[str, Any] = {
         "real_macro_f1": sentences["macro_f1"],
         "real_by_source": {k: v["accuracy"] for k, v in sentences["by_source"].items()},
+        "soft_real": float(pd.Series(right).groupby(real["source"].to_numpy()).mean().mean()),
     }
     for name, content in DOCUMENT_SETS.items():
         spans, files = read_spans(eval_dir / name / "labels.jsonl")
@@ -47,48 +49,35 @@ def score_documents(model: Classifier, eval_dir: Path) -> dict[str, Any]:
         metrics = score_spans(spans, units, content_vs_boilerplate=content)
         key = "balanced_accuracy" if content else "macro_f1"
         found[name] = metrics[key]
+        found[f"soft_{name}"] = metrics["soft_balanced_accuracy"]
         if not content:
             found["articles_event_f1"] = metrics["f1"].get("event")
     return found
 
 
-def soft_figures(model: Classifier, eval_dir: Path) -> dict[str, float]:
-    """The soft figures of one loaded model: the mean score of the right label of each span
-    (``content`` for pages: event plus opinion) or lone sentence, per label, then averaged."""
-    real = read_labelled_jsonl(eval_dir / "real_sentences.jsonl", model.labels)
-    proba = model.predict_proba(real["text"].tolist())
-    right = proba[np.arange(len(real)), [model.labels.index(y) for y in real["label"]]]
-    by_source = pd.Series(right).groupby(real["source"].to_numpy()).mean()
-    found = {"soft_real": float(by_source.mean())}
-    for name, content in (*DOCUMENT_SETS.items(), ("pages_html", True)):
-        spans, files = read_spans(eval_dir / name / "labels.jsonl")
-        if name == "pages_html":
-            units = {f: model.label_html(p.read_bytes(), doc=f)[1] for f, p in files.items()}
-        else:
-            units = {f: model.label_article(read_article(str(p)), doc=f) for f, p in files.items()}
-        found[f"soft_{name}"] = score_spans(spans, units, content)["soft_balanced_accuracy"]
-    return found
-
-
-def score_html_pages(model: Classifier, eval_dir: Path) -> float:
+def html_page_figures(model: Classifier, eval_dir: Path) -> dict[str, float]:
     """Balanced accuracy (content vs boilerplate) on the raw HTML pages, scored by the evaluation
     folder's own ``score_docs.py``: each labelled string is found in the labelled units' text, and
-    one found in no unit was dropped (boilerplate)."""
+    one found in no unit was dropped (boilerplate); and its soft figure, from the same units."""
     spec = importlib.util.spec_from_file_location("score_docs", eval_dir / "score_docs.py")
     scorer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scorer)
-    folder = eval_dir / "pages_html"
-    spans = [json.loads(line) for line in (folder / "labels.jsonl").read_text("utf-8").splitlines()]
-    units = {
-        name: model.label_html((folder / name).read_bytes(), doc=name)[1]
-        for name in sorted({s["file"] for s in spans})
-    }
+    spans, files = read_spans(eval_dir / "pages_html" / "labels.jsonl")
+    units = {name: model.label_html(path.read_bytes(), doc=name)[1] for name, path in files.items()}
     recall: dict[str, list[bool]] = {"content": [], "boilerplate": []}
     for span in spans:
-        label = scorer.string_label(units[span["file"]], span["text"]) or "boilerplate"
+        label = scorer.string_label(units[span.file], span.text) or "boilerplate"
         content = label in ("event", "opinion")
-        recall[span["label"]].append(content if span["label"] == "content" else not content)
-    return sum(sum(v) / len(v) for v in recall.values()) / len(recall)
+        recall[span.label].append(content if span.label == "content" else not content)
+    return {
+        "pages_html": sum(sum(v) / len(v) for v in recall.values()) / len(recall),
+        "soft_pages_html": score_spans(spans, units, True)["soft_balanced_accuracy"],
+    }
+
+
+def score_html_pages(model: Classifier, eval_dir: Path) -> float:
+    """``html_page_figures``' balanced accuracy alone."""
+    return html_page_figures(model, eval_dir)["pages_html"]
 
 
 def main() -> int:
@@ -118,8 +107,7 @@ def main() -> int:
                 "model": str(path),
                 "article_pass": label,
                 **score_documents(model, args.eval),
-                "pages_html": score_html_pages(model, args.eval),
-                **soft_figures(model, args.eval),
+                **html_page_figures(model, args.eval),
             }
             rows.append(figures)
             print(
