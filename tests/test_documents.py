@@ -304,6 +304,14 @@ def span(text: str, label: str, file: str = "page1.txt") -> dict[str, object]:
     return {"file": file, "start": start, "end": start + len(text), "label": label}
 
 
+# A menu, a story sentence and a footer of PAGE: the span set the run and the CLI score alike.
+MENU_STORY_FOOTER = [
+    span("Home | World | Sport | Opinion", "boilerplate"),
+    span("The barrier closed for the first time on Tuesday night.", "content"),
+    span("© 2026 The Courier", "boilerplate"),
+]
+
+
 def test_spans_take_the_label_covering_most_of_them(tmp_path: Path) -> None:
     labels = write_spans(
         tmp_path,
@@ -375,14 +383,7 @@ def test_span_files_may_not_escape_the_labels_folder(tmp_path: Path) -> None:
 def test_cli_evaluates_spans_as_predict_labels_them(
     decoded_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    labels = write_spans(
-        tmp_path,
-        [
-            span("Home | World | Sport | Opinion", "boilerplate"),
-            span("The barrier closed for the first time on Tuesday night.", "content"),
-            span("© 2026 The Courier", "boilerplate"),
-        ],
-    )
+    labels = write_spans(tmp_path, MENU_STORY_FOOTER)
     code = main(
         [
             "evaluate",
@@ -409,14 +410,7 @@ def test_a_config_names_span_sets_and_the_run_reports_them(
     config names, scored exactly as ``winnow evaluate --spans`` scores the package."""
     from winnow.fit.run import run
 
-    labels = write_spans(
-        tmp_path,
-        [
-            span("Home | World | Sport | Opinion", "boilerplate"),
-            span("The barrier closed for the first time on Tuesday night.", "content"),
-            span("© 2026 The Courier", "boilerplate"),
-        ],
-    )
+    labels = write_spans(tmp_path, MENU_STORY_FOOTER)
     config = load_config(
         ROOT / "configs/default.yaml",
         [
