@@ -135,8 +135,8 @@ class DomFeatures(UnitFeaturizer):
     Explicit flags and numbers come first, then ``n_hash`` buckets of hashed class/id words
     (scikit-learn's murmurhash: the same buckets in every process, unlike ``hash()``).
     ``main_element`` adds a flag for units under the page's main element (the deepest element
-    holding half its prose, see ``winnow.inference.html``): packages fitted without it keep
-    their features.
+    above its paragraphs holding more than half its prose, see ``winnow.inference.html``):
+    packages fitted without it keep their features.
     """
 
     # The default of packages saved before the parameter existed.
@@ -291,7 +291,7 @@ def dom(n_hash: int = 1024) -> tuple[Any, Columns]:
     streamable=True,
 )
 def dom_v2(n_hash: int = 1024) -> tuple[Any, Columns]:
-    """``dom.v1`` and a flag for units under the page's main element, the deepest element that
-    holds half the page's prose: short lines of the story (headings, specs, code) sit there too."""
+    """``dom.v1`` and a flag for units under the page's main element, the deepest element above
+    the paragraphs that holds more than half the page's prose: short lines of the story (headings, specs, code) sit there too."""
     positive("n_hash", n_hash)
     return DomFeatures(n_hash=n_hash, main_element=True), ["text", *DOM_COLUMNS]

@@ -105,7 +105,8 @@ SHARE_DEPTH = 8
 # Open elements kept per block: enough for the path and the shares above any inline elements.
 PATH_TAIL = 64
 # A prose block, as jusText calls a block "good": this many words or more, few of them in links,
-# ending a sentence. The page's main element is the deepest one holding MAIN_SHARE of its prose.
+# ending a sentence. The page's main element is the deepest one above the prose blocks' own
+# elements holding more than MAIN_SHARE of the page's prose.
 PROSE_WORDS = 10
 PROSE_LINK_DENSITY = 0.3
 MAIN_SHARE = 0.5
