@@ -21,6 +21,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 MINIMAL = "name: t\ndata:\n  source: [data/corpus/*.jsonl]\nfeatures:\n  - name: tfidf_words.v1\n"
+# Featurizers whose parameters are checked by the featurizer itself, not by the config schema.
+FEATURES = MINIMAL + "  - name: context.v2\n  - name: neighbourhood.v1\n"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -125,6 +127,13 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             MINIMAL,
             ["model.params.class_weight=balancd"],
             r"class_weight: expected 'balanced', a mapping of a string to a number or null",
+        ),
+        (FEATURES, ["features.1.params.window=0"], r"features\.1: window must be >= 1, got 0"),
+        (FEATURES, ["features.2.params.span=0"], r"features\.2: span must be >= 1, got 0"),
+        (
+            FEATURES,
+            ["features.2.params.cues=[page_furniture, menus]"],
+            r"features\.2: cues must name cues\.v2 cues, got \['page_furniture', 'menus'\]",
         ),
     ],
 )

@@ -101,9 +101,22 @@ class Registry:
         """Validate the arguments and call the builder; bad values become a ``ConfigError`` naming the key."""
         resolved = self.resolve(name, params, key)
         try:
-            return self._entries[name].builder(**resolved)
+            built = self._entries[name].builder(**resolved)
+            for part in _parts(built):
+                check = getattr(part, "_check_params", None)
+                if callable(check):
+                    check()
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from None
+        return built
+
+
+def _parts(built: Any) -> list[Any]:
+    """The estimators a builder made: the transformer of a ``(transformer, columns)`` pair, and
+    each step of a pipeline, whose parameter checks would otherwise wait for ``fit``."""
+    first = built[0] if isinstance(built, tuple) else built
+    steps = getattr(first, "steps", None)
+    return [step for _, step in steps] if isinstance(steps, list) else [first]
 
 
 featurizers = Registry("featurizer")
