@@ -69,6 +69,20 @@ def test_bad_records_name_file_and_line(tmp_path: Path, bad: dict, message: str)
         load_units(config(path))
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("position", 1.5), ("position", 1e300), ("doc_len", 2**62), ("block", -(2**50))],
+)
+def test_fractional_or_enormous_article_numbers_name_file_and_line(
+    tmp_path: Path, column: str, value: float
+) -> None:
+    """Such numbers crashed in a cast; a neighbourhood that spans positions must never see them."""
+    bad = {"text": "A sentence.", "label": "event", "doc_id": "d0", "position": 4, column: value}
+    path = jsonl(tmp_path / "a.jsonl", [*rows(1), bad])
+    with pytest.raises(DataError, match=rf"{path}:5: '{column}' must be a whole number no larger"):
+        load_units(config(path))
+
+
 def test_skip_mode_counts_instead_of_failing(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "a.jsonl", [*rows(1), {"text": "", "label": "event"}])
     data = load_units(config(path, on_error="skip"))

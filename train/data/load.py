@@ -169,11 +169,33 @@ def standard_columns(frame: pd.DataFrame, config: DataConfig, where: str) -> pd.
     for column in ARTICLE_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
-    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype("Int64")
-    frame["doc_len"] = pd.to_numeric(frame["doc_len"], errors="coerce").astype("Int64")
-    frame["block"] = pd.to_numeric(frame["block"], errors="coerce").astype("Int64")
+    for column in ("position", "doc_len", "block"):
+        frame[column] = whole_numbers(frame, column, where)
     frame["doc_id"] = frame["doc_id"].astype(object).where(frame["doc_id"].notna(), None)
     return with_dom_columns(frame)
+
+
+# Positions, lengths and blocks beyond this (either sign) are no count of units a corpus holds.
+MAX_COUNT = 2**40
+
+
+def whole_numbers(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
+    """``column`` as nullable integers (a blank or a word is missing); a fraction such as 1.5 or a
+    number beyond ``MAX_COUNT`` is a ``DataError`` naming its file and line."""
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    finite = numbers.where(np.isfinite(numbers.astype(float)))
+    bad = numbers.notna() & (finite.isna() | (finite % 1 != 0) | (finite.abs() > MAX_COUNT))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        file = frame["_file"].iloc[i] if "_file" in frame else where
+        line = f":{frame['_line'].iloc[i]}" if "_line" in frame else ""
+        value = frame[column].iloc[i]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise DataError(
+            f"{file}{line}: '{column}' must be a whole number no larger than {MAX_COUNT:,}, "
+            f"got {value!r}"
+        )
+    return finite.astype("Int64")
 
 
 def unit_problem(text: Any, label: Any, config: DataConfig) -> str:
