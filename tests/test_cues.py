@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from winnow.features.batch_cues import batch_cue_matrix
-from winnow.features.context import BatchContextFeatures, ContextFeatures
+from winnow.features.context import (
+    LAYOUT_CUES,
+    BatchContextFeatures,
+    ContextFeatures,
+    NeighbourhoodFeatures,
+)
 from winnow.features.cues import (
     _RATE_LEXICONS,
     CUE_NAMES,
@@ -125,3 +130,38 @@ def test_context_v2_equals_v1_on_shuffled_articles_except_clitics() -> None:
     names = ContextFeatures(window=2).get_feature_names_out()
     differs = np.abs(v1 - v2).max(axis=0) > 1e-12
     assert {n.split("_", 1)[1] for n in names[differs]} == {"modal_future"}
+
+
+def test_neighbourhood_is_the_mean_layout_of_the_units_around_each_unit() -> None:
+    """On the shipped corpus, shuffled: each unit's features are the mean layout cues of the
+    units of its own article within 8 positions, itself left out, counted one by one."""
+    rows = []
+    for path in sorted((ROOT / "data/corpus").glob("r5_*.jsonl"))[:2]:
+        rows += [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    frame = pd.DataFrame(rows)[["text", "doc_id", "position", "doc_len"]]
+    frame = frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    got = NeighbourhoodFeatures(span=8).fit(frame).transform(frame).toarray()
+    cues = batch_cue_matrix(frame["text"].tolist())[:, [CUE_NAMES.index(c) for c in LAYOUT_CUES]]
+    for i in range(0, len(frame), 97):
+        same = (frame["doc_id"] == frame.at[i, "doc_id"]).to_numpy()
+        near = same & (np.abs(frame["position"] - frame.at[i, "position"]) <= 8).to_numpy()
+        near[i] = False
+        np.testing.assert_allclose(got[i, :-1], cues[near].mean(axis=0), atol=1e-12)
+        assert got[i, -1] == 0.0
+
+
+def test_a_lone_unit_or_a_one_unit_article_has_no_neighbourhood() -> None:
+    frame = pd.DataFrame(
+        {
+            "text": ["Home | News | Sport", "Troops entered the town.", "A lone sentence."],
+            "doc_id": ["a", "b", None],
+            "position": [0, 0, None],
+            "doc_len": [1, 1, None],
+        }
+    )
+    features = NeighbourhoodFeatures(span=3, cues=("short_1_3_tokens",)).fit(frame)
+    assert features.transform(frame).toarray().tolist() == [[0.0, 1.0]] * 3
+    assert features.get_feature_names_out().tolist() == [
+        "neighbourhood_short_1_3_tokens",
+        "neighbourhood_alone",
+    ]

@@ -171,3 +171,95 @@ def position_v2(edge: int = 3) -> tuple[Any, Columns]:
 def context_v2(window: int = 1) -> tuple[Any, Columns]:
     """``context.v1`` computed for a batch at once, with ``cues.v2`` vectors for the neighbours."""
     return BatchContextFeatures(window=window), FRAME_COLUMNS
+
+
+# The cues of a unit's shape rather than its meaning: what tells a run of menu lines, teasers and
+# footer text from a run of story paragraphs, as jusText reads a block's neighbours.
+LAYOUT_CUES: tuple[str, ...] = (
+    "page_furniture",
+    "url",
+    "email",
+    "copyright",
+    "ends_with_terminal",
+    "log_tokens",
+    "short_1_3_tokens",
+    "title_case_ratio",
+    "upper_case_ratio",
+    "starts_lower",
+)
+
+
+class NeighbourhoodFeatures(UnitFeaturizer):
+    """The mean cue vector of the units within ``span`` of a unit in its article, itself left out.
+
+    One neighbour (``context.v2``) cannot tell a short line inside a menu from a short line inside
+    a story; the mean over eight units either side can: a story's neighbourhood is long sentences
+    that end in a full stop, a menu's is short title-case lines. By default only the layout cues
+    are averaged (``LAYOUT_CUES``). A unit with no neighbour gets zeros and an ``alone`` flag.
+    """
+
+    def __init__(self, span: int = 8, cues: Sequence[str] = LAYOUT_CUES) -> None:
+        self.span = span
+        self.cues = cues
+
+    def _check_params(self) -> None:
+        if self.span < 1:
+            raise ValueError(f"span must be >= 1, got {self.span}")
+        unknown = [name for name in self.cues if name not in CUE_NAMES]
+        if unknown or not self.cues:
+            raise ValueError(
+                f"cues must name cues.v2 cues, got {list(self.cues)}; known: {', '.join(CUE_NAMES)}"
+            )
+
+    @property
+    def neighbour_window(self) -> int:
+        """How many units either side this featurizer reads: batch scoring keeps that many."""
+        return self.span
+
+    def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
+        from .batch_cues import batch_cue_matrix
+
+        frame = self._frame(X).reset_index(drop=True)
+        columns = [CUE_NAMES.index(name) for name in self.cues]
+        width = len(columns)
+        out = np.zeros((len(frame), width + 1))
+        out[:, width] = 1.0  # alone until a neighbour is found
+        known = np.flatnonzero(has_article(frame))
+        if known.size == 0:
+            return sp.csr_matrix(out)
+        cues = batch_cue_matrix(frame["text"].iloc[known].tolist())[:, columns]
+        doc = pd.factorize(frame["doc_id"].iloc[known])[0].astype(np.int64)
+        pos = frame["position"].iloc[known].to_numpy(dtype=np.int64)
+        stride = int(pos.max() - min(pos.min(), 0)) + 2 * self.span + 2
+        keys = doc * stride + (pos - min(pos.min(), 0) + self.span)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        total = np.zeros((known.size, width))
+        count = np.zeros(known.size)
+        # Offset by offset, in a fixed order, so a unit's mean is the same in any batch that holds
+        # its neighbours (batch scoring of a long article gives the scores of one pass).
+        for offset in range(-self.span, self.span + 1):
+            if offset == 0:
+                continue
+            at = np.searchsorted(sorted_keys, keys + offset, side="right") - 1
+            found = (at >= 0) & (sorted_keys[np.maximum(at, 0)] == keys + offset)
+            total[found] += cues[order[at[found]]]
+            count[found] += 1
+        has = count > 0
+        out[known[has], :width] = total[has] / count[has, None]
+        out[known[has], width] = 0.0
+        return sp.csr_matrix(out)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        names = [*self.cues, "alone"]
+        return np.asarray([f"neighbourhood_{n}" for n in names], dtype=object)
+
+
+@featurizers.register(
+    "neighbourhood.v1", trusted_types=("winnow.features.context.NeighbourhoodFeatures",)
+)
+def neighbourhood(span: int = 8, cues: list[str] | None = None) -> tuple[Any, Columns]:
+    """The mean layout cues (or the ``cues`` named) of the units within ``span`` of a unit."""
+    return NeighbourhoodFeatures(span=span, cues=LAYOUT_CUES if cues is None else tuple(cues)), (
+        FRAME_COLUMNS
+    )
