@@ -315,3 +315,35 @@ def test_a_regular_expression_the_registry_does_not_build_is_refused(
 def test_the_shipped_package_still_loads_through_every_check() -> None:
     assert os.path.isdir(SHIPPED)
     assert load_model(SHIPPED).predict(["Subscribe to our newsletter."]) == ["boilerplate"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        (
+            "span",
+            10**9,
+            "NeighbourhoodFeatures reads 1,000,000,000 units either side, over the limit",
+        ),
+        ("span", 0, "NeighbourhoodFeatures: span must be >= 1, got 0"),
+        ("cues", ("page_furniture", "os.system"), "NeighbourhoodFeatures: cues must name cues.v2"),
+    ],
+)
+def test_featurizer_parameters_a_config_would_refuse_are_refused_at_load(
+    attribute: str, value: object, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped pipeline, re-saved with one featurizer's parameter changed: a billion-unit
+    window would stall every article, a missing cue would fail mid-run."""
+    from winnow.features.context import NeighbourhoodFeatures
+    from winnow.package.store import objects_in
+
+    model = load_model(SHIPPED)
+    found = [n for n in objects_in(model.pipeline) if isinstance(n, NeighbourhoodFeatures)]
+    assert found  # the union's unfitted featurizer and its fitted clone
+    for featurizer in found:
+        setattr(featurizer, attribute, value)
+    out = tmp_path / "evil"
+    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
+    save_package(model.pipeline, out, manifest, {})
+    err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
+    assert message in err and "refusing to load" in err

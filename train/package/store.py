@@ -578,6 +578,51 @@ def check_patterns(pipeline: Any, allowed: set[str], where: Path) -> None:
             )
 
 
+# The most units either side a loaded featurizer may read: the shipped ones read at most 64, and
+# batch scoring keeps that many units of an article in memory on each side of every window.
+MAX_NEIGHBOUR_WINDOW = 1024
+
+
+def objects_in(root: Any) -> Iterator[Any]:
+    """Every object in the graph of ``root`` reached through attributes, mappings and sequences."""
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or isinstance(node, (int, float, bool, str, bytes, type(None))):
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, dict):
+            stack += list(node.values())
+        elif isinstance(node, (list, tuple, set, frozenset)):
+            stack += list(node)
+        elif hasattr(node, "__dict__") and not isinstance(node, np.ndarray):
+            stack += list(vars(node).values())
+
+
+def check_featurizers(pipeline: Any, where: Path) -> None:
+    """Refuse featurizers whose saved parameters winnow would refuse in a config (a span of 0, a
+    cue that does not exist) or that read more than ``MAX_NEIGHBOUR_WINDOW`` units either side:
+    a crafted window of a billion units would stall every article in a loop over offsets."""
+    from ..features.base import UnitFeaturizer
+
+    for node in objects_in(pipeline):
+        if not isinstance(node, UnitFeaturizer):
+            continue
+        name = type(node).__name__
+        try:
+            node._check_params()
+            window = int(getattr(node, "neighbour_window", 0) or 0)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise PackageError(f"{where}: {name}: {exc}; refusing to load") from None
+        if window > MAX_NEIGHBOUR_WINDOW:
+            raise PackageError(
+                f"{where}: {name} reads {window:,} units either side, over the limit of "
+                f"{MAX_NEIGHBOUR_WINDOW:,}; refusing to load"
+            )
+
+
 def load_artifact(
     package: VerifiedPackage,
     trusted: list[str],
@@ -610,4 +655,5 @@ def load_artifact(
         except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise PackageError(f"{file}: cannot load the skops archive ({exc})") from None
     check_patterns(pipeline, allowed_patterns, file)
+    check_featurizers(pipeline, file)
     return pipeline
