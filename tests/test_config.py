@@ -128,8 +128,16 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             ["model.params.class_weight=balancd"],
             r"class_weight: expected 'balanced', a mapping of a string to a number or null",
         ),
-        (FEATURES, ["features.1.params.window=0"], r"features\.1: window must be >= 1, got 0"),
-        (FEATURES, ["features.2.params.span=0"], r"features\.2: span must be >= 1, got 0"),
+        (
+            FEATURES,
+            ["features.1.params.window=0"],
+            r"features\.1: window must be from 1 to 1,024, got 0",
+        ),
+        (
+            FEATURES,
+            ["features.2.params.span=0"],
+            r"features\.2: span must be from 1 to 1,024, got 0",
+        ),
         (
             FEATURES,
             ["features.2.params.cues=[page_furniture, menus]"],

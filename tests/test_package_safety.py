@@ -320,12 +320,9 @@ def test_the_shipped_package_still_loads_through_every_check() -> None:
 @pytest.mark.parametrize(
     ("attribute", "value", "message"),
     [
-        (
-            "span",
-            10**9,
-            "NeighbourhoodFeatures reads 1,000,000,000 units either side, over the limit",
-        ),
-        ("span", 0, "NeighbourhoodFeatures: span must be >= 1, got 0"),
+        ("span", 10**9, "NeighbourhoodFeatures: span must be from 1 to 1,024, got 1000000000"),
+        ("span", 0, "NeighbourhoodFeatures: span must be from 1 to 1,024, got 0"),
+        ("span", "8", "NeighbourhoodFeatures: '<=' not supported"),
         ("cues", ("page_furniture", "os.system"), "NeighbourhoodFeatures: cues must name cues.v2"),
     ],
 )

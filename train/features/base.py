@@ -30,6 +30,17 @@ FRAME_COLUMNS = ARTICLE_FRAME_COLUMNS + DOM_COLUMNS
 Columns = str | list[str]
 
 
+# The most units either side a featurizer may read: batch scoring keeps that many units of an
+# article on each side of every window, and a wider reach is no neighbourhood any more.
+MAX_NEIGHBOUR_WINDOW = 1024
+
+
+def neighbour_reach(name: str, value: int) -> None:
+    """Refuse a neighbour window outside ``1..MAX_NEIGHBOUR_WINDOW``, naming the parameter."""
+    if not 1 <= value <= MAX_NEIGHBOUR_WINDOW:
+        raise ValueError(f"{name} must be from 1 to {MAX_NEIGHBOUR_WINDOW:,}, got {value}")
+
+
 def positive(name: str, value: float) -> None:
     """Refuse a parameter that must be positive, naming it."""
     if value <= 0:

@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..registry import featurizers
-from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_article
+from .base import FRAME_COLUMNS, Columns, UnitFeaturizer, has_article, neighbour_reach
 from .cues import CUE_NAMES, _cue_matrix
 
 
@@ -57,8 +57,7 @@ class ContextFeatures(UnitFeaturizer):
         self.window = window
 
     def _check_params(self) -> None:
-        if self.window < 1:
-            raise ValueError(f"window must be >= 1, got {self.window}")
+        neighbour_reach("window", self.window)
 
     @property
     def neighbour_window(self) -> int:
@@ -203,8 +202,7 @@ class NeighbourhoodFeatures(UnitFeaturizer):
         self.cues = cues
 
     def _check_params(self) -> None:
-        if self.span < 1:
-            raise ValueError(f"span must be >= 1, got {self.span}")
+        neighbour_reach("span", self.span)
         unknown = [name for name in self.cues if name not in CUE_NAMES]
         if unknown or not self.cues:
             raise ValueError(

@@ -578,11 +578,6 @@ def check_patterns(pipeline: Any, allowed: set[str], where: Path) -> None:
             )
 
 
-# The most units either side a loaded featurizer may read: the shipped ones read at most 64, and
-# batch scoring keeps that many units of an article in memory on each side of every window.
-MAX_NEIGHBOUR_WINDOW = 1024
-
-
 def objects_in(root: Any) -> Iterator[Any]:
     """Every object in the graph of ``root`` reached through attributes, mappings and sequences."""
     seen: set[int] = set()
@@ -605,7 +600,7 @@ def check_featurizers(pipeline: Any, where: Path) -> None:
     """Refuse featurizers whose saved parameters winnow would refuse in a config (a span of 0, a
     cue that does not exist) or that read more than ``MAX_NEIGHBOUR_WINDOW`` units either side:
     a crafted window of a billion units would stall every article in a loop over offsets."""
-    from ..features.base import UnitFeaturizer
+    from ..features.base import MAX_NEIGHBOUR_WINDOW, UnitFeaturizer
 
     for node in objects_in(pipeline):
         if not isinstance(node, UnitFeaturizer):
