@@ -98,11 +98,12 @@ def main() -> int:
     for path in args.models:
         model = load_model(path)
         test = model.manifest.get("metrics", {}).get("test_macro_f1")
-        decoder = model.decoder
+        decoder, router = model.decoder, model.router
         for label, active in (("on", decoder), ("off", None)):
             if label == "on" and decoder is None:
                 continue
-            model.decoder = active
+            # "off": each unit on its own, without the article pass or the opinion expert.
+            model.decoder, model.router = active, router if label == "on" else None
             figures = {
                 "model": str(path),
                 "article_pass": label,

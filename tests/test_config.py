@@ -143,6 +143,16 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             ["features.2.params.cues=[page_furniture, menus]"],
             r"features\.2: cues must name cues\.v2 cues, got \['page_furniture', 'menus'\]",
         ),
+        (
+            MINIMAL + "model:\n  name: linear_svm.v1\n",
+            ["data.labels=[news, opinion]", "model.params.opinion_expert_C=0.1"],
+            r"model\.params\.opinion_expert_C: .* data\.labels lacks event",
+        ),
+        (
+            MINIMAL + "model:\n  name: linear_svm.v1\n",
+            ["model.params.opinion_expert_C=0.1", "model.params.opinion_share=1"],
+            r"model: opinion_share must be between 0 and 1, got 1",
+        ),
     ],
 )
 def test_every_bad_config_is_one_line_and_exit_2(

@@ -417,6 +417,13 @@ def _check_values(config: RunConfig, path: Path) -> None:
             number = isinstance(weight, int | float) and not isinstance(weight, bool)
             if not number or not math.isfinite(weight) or weight <= 0:
                 raise ConfigError(f"{path}: {key}: weight must be a number > 0, got {weight!r}")
+    if config.model.params.get("opinion_expert_C") is not None:
+        missing = {"event", "opinion"} - set(config.data.labels)
+        if missing:
+            raise ConfigError(
+                f"{path}: model.params.opinion_expert_C: the opinion expert splits 'event' from "
+                f"'opinion', and data.labels lacks {', '.join(sorted(missing))}"
+            )
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:

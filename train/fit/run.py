@@ -40,7 +40,7 @@ from ..evaluate.spans import (
 )
 from ..features.base import FRAME_COLUMNS
 from ..inference.classifier import Classifier
-from ..inference.decode import ArticleDecoder
+from ..inference.decode import ArticleDecoder, article_posteriors
 from ..inference.predict import label_document, text_lengths
 from ..package.card import model_card
 from ..package.store import Manifest, check_identity, prepare_output, save_package
@@ -105,10 +105,21 @@ def fit_article_pass(
 def shipped_proba(
     pipeline: Any, decoder: ArticleDecoder | None
 ) -> Callable[[pd.DataFrame], np.ndarray]:
-    """Scores as the package gives them: the pipeline's, then the article pass where there is one."""
-    if decoder is None:
+    """Scores as the package gives them: the pipeline's, then, in each article, the opinion
+    expert's split of an opinion piece and the article pass, where the model has them."""
+    model = pipeline.steps[-1][1]
+    router = model if getattr(model, "expert_", None) is not None else None
+    if decoder is None and router is None:
         return pipeline.predict_proba
-    return lambda units: decoder.decode_frame(units, pipeline.predict_proba(units))
+
+    def proba(units: pd.DataFrame) -> np.ndarray:
+        if router is None:
+            return article_posteriors(units, pipeline.predict_proba(units), decoder)
+        features = pipeline[:-1].transform(units)
+        scores, share = router.predict_proba(features), router.event_share(features)
+        return article_posteriors(units, scores, decoder, router, share)
+
+    return proba
 
 
 def _prediction_rows(

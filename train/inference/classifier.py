@@ -22,7 +22,7 @@ from ..features.base import (
 )
 from ..package.store import load_artifact, read_package, string_patterns
 from ..registry import featurizers, models, trusted_types
-from .decode import ArticleDecoder
+from .decode import ArticleDecoder, article_posteriors
 from .segment import Segment, iter_units
 
 # The only types outside skops' defaults that a package may contain: what the registered
@@ -177,6 +177,17 @@ class FrameScorer:
             return self.pipeline.predict_proba(frame)
         return self.pipeline.steps[1][1].predict_proba(self.features(frame))
 
+    def scores(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """``predict_proba`` of ``frame`` and, for a model with an opinion expert, each unit's
+        expert event share (else None), from one pass of the featurizers."""
+        model = self.pipeline.steps[-1][1] if hasattr(self.pipeline, "steps") else None
+        if getattr(model, "expert_", None) is None:
+            return self.predict_proba(frame), None
+        features = (
+            self.pipeline[:-1].transform(frame) if self.union is None else self.features(frame)
+        )
+        return model.predict_proba(features), model.event_share(features)
+
 
 def article_batches(
     frame: pd.DataFrame, batch_size: int, margin: int
@@ -235,6 +246,9 @@ class Classifier:
         self.decoder: ArticleDecoder | None = (
             ArticleDecoder.from_dict(article_pass, self.labels) if article_pass else None
         )
+        # A fitted opinion expert (``OpinionExpertClassifier``): splits an opinion piece's story.
+        model = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+        self.router: Any = model if getattr(model, "expert_", None) is not None else None
 
     @property
     def fingerprint(self) -> str:
@@ -264,13 +278,17 @@ class Classifier:
         """
         n = len(frame)
         proba = np.zeros((n, len(self.labels)))
+        share = np.zeros(n) if self.router is not None else None
         if n == 0:
             return proba
         with tqdm(total=n, unit="unit", disable=not progress, file=sys.stderr, delay=1.0) as bar:
             for rows, own in article_batches(frame, BATCH_SIZE, self.context_margin):
-                proba[rows[own]] = self.scorer.predict_proba(frame.iloc[rows])[own]
+                scores, shares = self.scorer.scores(frame.iloc[rows])
+                proba[rows[own]] = scores[own]
+                if share is not None:
+                    share[rows[own]] = shares[own]
                 bar.update(int(own.sum()))
-        return self.decoder.decode_frame(frame, proba) if self.decoder else proba
+        return article_posteriors(frame, proba, self.decoder, self.router, share)
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities of ``labels`` for each text, each read as a unit on its own.
@@ -322,24 +340,32 @@ class Classifier:
         and the units are cut again to come out with their posteriors.
         """
         total = self.count_units(text) if total is None else total
-        if self.decoder is None:
-            for segments, proba in self._scored_windows(text, doc, total):
+        if self.decoder is None and self.router is None:
+            for segments, proba, _ in self._scored_windows(text, doc, total):
                 for s, p in zip(segments, proba, strict=True):
                     yield self._unit(s.start, s.end, s.text, p, min_confidence)
             return
         scores = np.zeros((total, len(self.labels)))
+        shares = np.zeros(total)
         done = 0
-        for segments, proba in self._scored_windows(text, doc, total):
+        for segments, proba, share in self._scored_windows(text, doc, total):
             scores[done : done + len(segments)] = proba
+            if share is not None:
+                shares[done : done + len(segments)] = share
             done += len(segments)
-        posteriors = self.decoder.posteriors(scores[:done])
+        posteriors = scores[:done]
+        if self.router is not None:
+            posteriors = self.router.route(posteriors, shares[:done])
+        if self.decoder is not None:
+            posteriors = self.decoder.posteriors(posteriors)
         for s, p in zip(iter_units(text, max_chars=self.max_chars), posteriors, strict=True):
             yield self._unit(s.start, s.end, s.text, p, min_confidence)
 
     def _scored_windows(
         self, text: str, doc: str, total: int
-    ) -> Iterator[tuple[list[Segment], np.ndarray]]:
-        """The article's units in windows of ``BATCH_SIZE``, each with the pipeline's scores.
+    ) -> Iterator[tuple[list[Segment], np.ndarray, np.ndarray | None]]:
+        """The article's units in windows of ``BATCH_SIZE``, each with the pipeline's scores and,
+        for a model with an opinion expert, the expert's event shares.
 
         Each window is scored with ``context_margin`` neighbours either side, as ``proba_frame``
         scores a long article, so the scores are the same as in one pass.
@@ -371,8 +397,9 @@ class Classifier:
                 doc_len=total,
                 blocks=[s.block for s in rows],
             )
-            proba = self.scorer.predict_proba(frame)
-            yield rows[answered - low : own_end - low], proba[answered - low : own_end - low]
+            proba, share = self.scorer.scores(frame)
+            own = slice(answered - low, own_end - low)
+            yield rows[own], proba[own], None if share is None else share[own]
             answered = own_end
             keep_from = max(base, answered - margin)
             del window[: keep_from - base]
@@ -446,9 +473,8 @@ class Classifier:
         if len(frame) > BATCH_SIZE:  # one long page: scored in windows of whole articles
             proba = self.proba_frame(frame)
         else:  # articles in reading order, one batch: proba_frame's result without regrouping
-            proba = self.scorer.predict_proba(frame)
-            if self.decoder is not None:
-                proba = self.decoder.decode_frame(frame, proba)
+            proba, share = self.scorer.scores(frame)
+            proba = article_posteriors(frame, proba, self.decoder, self.router, share)
         done = 0
         for doc, page in pages:
             scores = proba[done : done + len(page.units)]

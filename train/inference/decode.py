@@ -155,3 +155,23 @@ class ArticleDecoder:
         if decoder.strength < 0 or (decoder.prior_ <= 0).any():
             raise PackageError("manifest article_pass has negative strength or zero priors")
         return decoder
+
+
+def article_posteriors(
+    frame: pd.DataFrame,
+    proba: np.ndarray,
+    decoder: ArticleDecoder | None,
+    router: Any = None,
+    event_share: np.ndarray | None = None,
+) -> np.ndarray:
+    """Scores as a package gives them: each article's units routed (an opinion piece's story
+    split by the expert's ``event_share``, where the model has a ``router``) and decoded, in
+    ``position`` order; lone units keep their own scores."""
+    routing = router is not None and event_share is not None
+    if decoder is None and not routing:
+        return proba
+    out = proba.copy()
+    for rows in article_rows(frame)[0]:
+        scores = router.route(proba[rows], event_share[rows]) if routing else proba[rows]
+        out[rows] = decoder.posteriors(scores) if decoder is not None else scores
+    return out
