@@ -142,25 +142,26 @@ def test_a_long_article_streams_the_same_labels_batch_by_batch(
     monkeypatch: pytest.MonkeyPatch, article_pass: bool
 ) -> None:
     """Windows of a long article are scored a batch at a time and give one pass's labels. Without
-    the article pass each unit comes out once its batch is scored; with it, once the sequence is
-    decoded (the scores, a few numbers a unit, are all that is kept)."""
+    the article pass and the opinion expert each unit comes out once its batch is scored; with
+    them, once the sequence is routed and decoded (the scores, a few numbers a unit, are all that
+    is kept)."""
     from winnow.inference import classifier
 
     model = load_model(MODEL)
-    assert model.decoder is not None
+    assert model.decoder is not None and model.router is not None
     if not article_pass:
-        model.decoder = None
+        model.decoder = model.router = None
     text = ARTICLE.read_text("utf-8") * 6
     whole = model.label_article(text)
     monkeypatch.setattr(classifier, "BATCH_SIZE", 16)
     scored: list[int] = []
-    real = model.scorer.predict_proba
+    real = model.scorer.scores
 
     def counted(frame: object) -> object:
         scored.append(len(frame))  # type: ignore[arg-type]
-        return real(frame)
+        return real(frame)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(model.scorer, "predict_proba", counted)
+    monkeypatch.setattr(model.scorer, "scores", counted)
     stream = model.iter_label_article(text)
     first = next(stream)
     if not article_pass:

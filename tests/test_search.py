@@ -93,7 +93,8 @@ def test_a_search_ships_the_same_calibration_as_a_plain_fit(tmp_path: Path) -> N
     assert a["log_loss"] == pytest.approx(b["log_loss"], abs=1e-9)
     assert a["ece"] == pytest.approx(b["ece"], abs=1e-9)
     model = load_model(searched.output_dir)
-    assert model.pipeline.steps[-1][1].get_params()["cv"] == 3
+    # The default wraps its SVM with an opinion expert (``classifier``), whose folds are the same.
+    assert model.pipeline.steps[-1][1].get_params()["classifier__cv"] == 3
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,9 @@ SHIPPED = Path("models/default")
 # Figures of the shipped model, re-measured by these tests. Slack: 0.01 (the sets are small, but
 # a rebuilt model on the same data is identical, so any drop beyond this is a real regression)
 # and 25% artifact size.
-PINNED_TEST_MACRO_F1 = 0.906
+PINNED_TEST_MACRO_F1 = 0.904
 PINNED_CHALLENGE_MACRO_F1 = 0.885
-PINNED_ARTIFACT_MB = 4.48
+PINNED_ARTIFACT_MB = 5.00
 F1_SLACK = 0.01
 SIZE_SLACK = 1.25
 # Real third-party text (../shared/eval, measurement only), scored as the held-out checks score it:
@@ -33,7 +33,7 @@ SIZE_SLACK = 1.25
 SHARED_EVAL = Path(os.environ.get("WINNOW_SHARED_EVAL", "../shared/eval"))
 PINNED_REAL = {
     "pages": 0.905,
-    "articles": 0.677,
+    "articles": 0.710,
     "pages_html": 0.918,
     "real_sentences": 0.850,
 }
@@ -45,6 +45,7 @@ def test_loads_with_exactly_the_trusted_list() -> None:
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "winnow.estimators.ArticleCalibratedClassifierCV",
+        "winnow.estimators.OpinionExpertClassifier",
         "winnow.features.batch_cues.CueCountFeatures",
         "winnow.features.blocks.SparseBlockFeatures",
         "winnow.features.context.BatchContextFeatures",
