@@ -344,3 +344,28 @@ def test_featurizer_parameters_a_config_would_refuse_are_refused_at_load(
     save_package(model.pipeline, out, manifest, {})
     err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
     assert message in err and "refusing to load" in err
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("opinion_share", 2.0, "OpinionExpertClassifier: opinion_share must be between 0 and 1"),
+        ("min_units", -1, "OpinionExpertClassifier: min_units must be >= 1"),
+        ("expert_", "svm", "OpinionExpertClassifier: expert_ must be a fitted classifier"),
+    ],
+)
+def test_an_opinion_expert_that_cannot_route_is_refused_at_load(
+    attribute: str, value: object, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A crafted expert (an SVM without probabilities, a share no article reaches) would fail or
+    route every article mid-run; it is refused when the package loads."""
+    model = load_model(SHIPPED)
+    expert = model.pipeline.steps[-1][1]
+    if value == "svm":
+        value = expert.expert_.calibrated_classifiers_[0].estimator
+    setattr(expert, attribute, value)
+    out = tmp_path / "evil"
+    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
+    save_package(model.pipeline, out, manifest, {})
+    err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
+    assert message in err and "refusing to load" in err

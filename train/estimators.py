@@ -109,6 +109,21 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         self.opinion_share = opinion_share
         self.min_units = min_units
 
+    def _check_params(self) -> None:
+        """Refuse parameters (and, once fitted, an expert) that ``route`` cannot use; loading a
+        package runs this too."""
+        positive("opinion_expert_C", self.opinion_expert_C)
+        if not 0 < self.opinion_share < 1:
+            raise ValueError(f"opinion_share must be between 0 and 1, got {self.opinion_share}")
+        if self.min_units < 1:
+            raise ValueError(f"min_units must be >= 1, got {self.min_units}")
+        expert = getattr(self, "expert_", None)
+        if expert is not None and not (
+            callable(getattr(expert, "predict_proba", None))
+            and "event" in list(getattr(expert, "classes_", []))
+        ):
+            raise ValueError("expert_ must be a fitted classifier of 'event' and 'opinion'")
+
     def fit(
         self,
         X: Any,
@@ -116,6 +131,7 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         sample_weight: Any = None,
         groups: np.ndarray | None = None,
     ) -> OpinionExpertClassifier:
+        self._check_params()
         y = np.asarray(y)
         self.classifier_ = clone(self.classifier).fit(
             X, y, sample_weight=sample_weight, groups=groups
@@ -220,9 +236,6 @@ def linear_svm(
     model = ArticleCalibratedClassifierCV(svm, method=calibration, cv=cv, ensemble=ensemble)
     if opinion_expert_C is None:
         return model
-    positive("opinion_expert_C", opinion_expert_C)
-    if not 0 < opinion_share < 1:
-        raise ValueError(f"opinion_share must be between 0 and 1, got {opinion_share}")
     return OpinionExpertClassifier(model, opinion_expert_C, opinion_share)
 
 

@@ -597,13 +597,18 @@ def objects_in(root: Any) -> Iterator[Any]:
 
 
 def check_featurizers(pipeline: Any, where: Path) -> None:
-    """Refuse featurizers whose saved parameters winnow would refuse in a config (a span of 0, a
-    cue that does not exist) or that read more than ``MAX_NEIGHBOUR_WINDOW`` units either side:
-    a crafted window of a billion units would stall every article in a loop over offsets."""
-    from ..features.base import MAX_NEIGHBOUR_WINDOW, UnitFeaturizer
+    """Refuse featurizers and models whose saved parameters winnow would refuse in a config (a
+    span of 0, a cue that does not exist, an opinion share of 2) or that read more than
+    ``MAX_NEIGHBOUR_WINDOW`` units either side: a crafted window of a billion units would stall
+    every article in a loop over offsets."""
+    from sklearn.base import BaseEstimator
+
+    from ..features.base import MAX_NEIGHBOUR_WINDOW
 
     for node in objects_in(pipeline):
-        if not isinstance(node, UnitFeaturizer):
+        if not isinstance(node, BaseEstimator) or not callable(
+            getattr(node, "_check_params", None)
+        ):
             continue
         name = type(node).__name__
         try:
