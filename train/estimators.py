@@ -94,7 +94,8 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
     with ``C = opinion_expert_C`` on the event and opinion units of training articles (``groups``)
     that are ``opinion_share`` or more opinion. ``predict_proba`` is the classifier's; the article
     pass asks ``route`` to split an opinion piece's content between event and opinion by the
-    expert's ``event_share`` instead. A lone unit is never routed.
+    expert's ``event_share`` instead. A lone unit is never routed. ``classifier`` takes
+    ``groups`` at fit and has a ``C`` (its own or its ``estimator``'s), as ``linear_svm.v1``'s.
     """
 
     def __init__(
@@ -144,9 +145,10 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
             return self
         groups = np.asarray(groups)
         rows = opinion_piece_rows(y, groups, self.opinion_share, self.min_units)
-        if len(set(groups[rows])) >= self.classifier.cv:
+        folds = getattr(self.classifier, "cv", 2)
+        if len(set(groups[rows])) >= (folds if isinstance(folds, int) else 2):
             expert = clone(self.classifier)
-            expert.estimator.set_params(C=self.opinion_expert_C)
+            getattr(expert, "estimator", expert).set_params(C=self.opinion_expert_C)
             weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
             self.expert_ = expert.fit(X[rows], y[rows], sample_weight=weights, groups=groups[rows])
         return self
