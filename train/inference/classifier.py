@@ -335,9 +335,10 @@ class Classifier:
         """``label_article`` one unit at a time, memory bounded by the batch however long the
         article (``total``, its unit count, saves one pass).
 
-        Without an article pass each unit comes out as soon as its batch is scored. With one, the
-        sequence needs the whole article: the scores (a few numbers a unit) are kept, decoded,
-        and the units are cut again to come out with their posteriors.
+        Without an article pass or an opinion expert each unit comes out as soon as its batch is
+        scored. With either, the whole article is needed (is it an opinion piece? what is the
+        sequence?): the scores (a few numbers a unit) are kept, routed and decoded, and the units
+        are cut again to come out with their posteriors.
         """
         total = self.count_units(text) if total is None else total
         if self.decoder is None and self.router is None:
