@@ -114,6 +114,27 @@ def context(window: int = 1) -> tuple[Any, Columns]:
     return ContextFeatures(window=window), FRAME_COLUMNS
 
 
+def neighbour_rows(frame: pd.DataFrame, known: np.ndarray, offsets: Sequence[int]) -> np.ndarray:
+    """For each row in ``known`` (rows with an article) and each offset, the index into ``known``
+    of the unit that many places away in the same article, or -1: one sorted search a offset.
+
+    Where two units share a place, the last one there counts, as ``context.v1``'s dict keeps it.
+    """
+    doc = pd.factorize(frame["doc_id"].iloc[known])[0].astype(np.int64)
+    pos = frame["position"].iloc[known].to_numpy(dtype=np.int64)
+    reach = max((abs(o) for o in offsets), default=0)
+    stride = int(pos.max() - min(pos.min(), 0)) + 2 * reach + 2
+    keys = doc * stride + (pos - min(pos.min(), 0) + reach)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    found = np.full((known.size, len(offsets)), -1, dtype=np.int64)
+    for k, offset in enumerate(offsets):
+        at = np.searchsorted(sorted_keys, keys + offset, side="right") - 1
+        here = (at >= 0) & (sorted_keys[np.maximum(at, 0)] == keys + offset)
+        found[here, k] = order[at[here]]
+    return found
+
+
 class BatchContextFeatures(ContextFeatures):
     """``context.v1`` for a whole batch: ``cues.v2`` vectors, neighbours found by one sorted search.
 
@@ -133,18 +154,11 @@ class BatchContextFeatures(ContextFeatures):
         if known.size == 0:
             return sp.csr_matrix(out)
         cues = batch_cue_matrix(frame["text"].iloc[known].tolist())
-        doc = pd.factorize(frame["doc_id"].iloc[known])[0].astype(np.int64)
-        pos = frame["position"].iloc[known].to_numpy(dtype=np.int64)
-        stride = int(pos.max() - min(pos.min(), 0)) + 2 * self.window + 2
-        keys = doc * stride + (pos - min(pos.min(), 0) + self.window)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        for k, offset in enumerate(offsets):
-            # The last unit at the neighbour's place, as v1's dict keeps the last one.
-            at = np.searchsorted(sorted_keys, keys + offset, side="right") - 1
-            found = (at >= 0) & (sorted_keys[np.maximum(at, 0)] == keys + offset)
-            rows, neighbours = known[found], order[at[found]]
-            out[rows, k * width : k * width + len(CUE_NAMES)] = cues[neighbours]
+        neighbours = neighbour_rows(frame, known, offsets)
+        for k in range(len(offsets)):
+            found = neighbours[:, k] >= 0
+            rows = known[found]
+            out[rows, k * width : k * width + len(CUE_NAMES)] = cues[neighbours[found, k]]
             out[rows, k * width + len(CUE_NAMES)] = 0.0
         return sp.csr_matrix(out)
 
@@ -226,22 +240,15 @@ class NeighbourhoodFeatures(UnitFeaturizer):
         if known.size == 0:
             return sp.csr_matrix(out)
         cues = batch_cue_matrix(frame["text"].iloc[known].tolist())[:, columns]
-        doc = pd.factorize(frame["doc_id"].iloc[known])[0].astype(np.int64)
-        pos = frame["position"].iloc[known].to_numpy(dtype=np.int64)
-        stride = int(pos.max() - min(pos.min(), 0)) + 2 * self.span + 2
-        keys = doc * stride + (pos - min(pos.min(), 0) + self.span)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
+        offsets = [o for o in range(-self.span, self.span + 1) if o != 0]
+        neighbours = neighbour_rows(frame, known, offsets)
         total = np.zeros((known.size, width))
         count = np.zeros(known.size)
         # Offset by offset, in a fixed order, so a unit's mean is the same in any batch that holds
         # its neighbours (batch scoring of a long article gives the scores of one pass).
-        for offset in range(-self.span, self.span + 1):
-            if offset == 0:
-                continue
-            at = np.searchsorted(sorted_keys, keys + offset, side="right") - 1
-            found = (at >= 0) & (sorted_keys[np.maximum(at, 0)] == keys + offset)
-            total[found] += cues[order[at[found]]]
+        for k in range(len(offsets)):
+            found = neighbours[:, k] >= 0
+            total[found] += cues[neighbours[found, k]]
             count[found] += 1
         has = count > 0
         out[known[has], :width] = total[has] / count[has, None]
