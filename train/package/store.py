@@ -543,9 +543,9 @@ def check_unzipped_size(data: bytes, where: Path) -> None:
         )
 
 
-def string_patterns(root: Any) -> Iterator[tuple[str, str]]:
-    """Every ``(attribute, value)`` in the object graph of ``root`` that holds a regular expression:
-    an attribute or parameter whose name contains ``pattern``, or a compiled pattern."""
+def attributes_in(root: Any) -> Iterator[tuple[str, Any]]:
+    """Every ``(attribute, value)`` in the object graph of ``root``, each value once, reached
+    through attributes, mappings and sequences (numbers and ``None`` left out)."""
     seen: set[int] = set()
     stack: list[tuple[str, Any]] = [("", root)]
     while stack:
@@ -553,17 +553,23 @@ def string_patterns(root: Any) -> Iterator[tuple[str, str]]:
         if id(node) in seen or isinstance(node, (int, float, bool, bytes, type(None))):
             continue
         seen.add(id(node))
-        if isinstance(node, re.Pattern):
-            yield name, node.pattern if isinstance(node.pattern, str) else repr(node.pattern)
-        elif isinstance(node, str):
-            if "pattern" in name:
-                yield name, node
-        elif isinstance(node, dict):
+        yield name, node
+        if isinstance(node, dict):
             stack += [(str(k), v) for k, v in node.items()]
         elif isinstance(node, (list, tuple, set, frozenset)):
             stack += [(name, v) for v in node]
-        elif hasattr(node, "__dict__") and not isinstance(node, np.ndarray):
+        elif hasattr(node, "__dict__") and not isinstance(node, (str, np.ndarray)):
             stack += list(vars(node).items())
+
+
+def string_patterns(root: Any) -> Iterator[tuple[str, str]]:
+    """Every ``(attribute, value)`` in the object graph of ``root`` that holds a regular expression:
+    an attribute or parameter whose name contains ``pattern``, or a compiled pattern."""
+    for name, node in attributes_in(root):
+        if isinstance(node, re.Pattern):
+            yield name, node.pattern if isinstance(node.pattern, str) else repr(node.pattern)
+        elif isinstance(node, str) and "pattern" in name:
+            yield name, node
 
 
 def check_patterns(pipeline: Any, allowed: set[str], where: Path) -> None:
@@ -579,21 +585,8 @@ def check_patterns(pipeline: Any, allowed: set[str], where: Path) -> None:
 
 
 def objects_in(root: Any) -> Iterator[Any]:
-    """Every object in the graph of ``root`` reached through attributes, mappings and sequences."""
-    seen: set[int] = set()
-    stack: list[Any] = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or isinstance(node, (int, float, bool, str, bytes, type(None))):
-            continue
-        seen.add(id(node))
-        yield node
-        if isinstance(node, dict):
-            stack += list(node.values())
-        elif isinstance(node, (list, tuple, set, frozenset)):
-            stack += list(node)
-        elif hasattr(node, "__dict__") and not isinstance(node, np.ndarray):
-            stack += list(vars(node).values())
+    """Every object in the graph of ``root`` (``attributes_in``), strings left out."""
+    return (node for _, node in attributes_in(root) if not isinstance(node, str))
 
 
 def check_featurizers(pipeline: Any, where: Path) -> None:
