@@ -39,7 +39,7 @@ from ..evaluate.spans import (
     score_spans,
 )
 from ..features.base import FRAME_COLUMNS
-from ..inference.classifier import Classifier
+from ..inference.classifier import Classifier, FrameScorer
 from ..inference.decode import ArticleDecoder, article_posteriors
 from ..inference.predict import label_document, text_lengths
 from ..package.card import model_card
@@ -107,17 +107,13 @@ def shipped_proba(
 ) -> Callable[[pd.DataFrame], np.ndarray]:
     """Scores as the package gives them: the pipeline's, then, in each article, the opinion
     expert's split of an opinion piece and the article pass, where the model has them."""
-    model = pipeline.steps[-1][1]
-    router = model if getattr(model, "expert_", None) is not None else None
-    if decoder is None and router is None:
+    scorer = FrameScorer(pipeline)
+    if decoder is None and scorer.router is None:
         return pipeline.predict_proba
 
     def proba(units: pd.DataFrame) -> np.ndarray:
-        if router is None:
-            return article_posteriors(units, pipeline.predict_proba(units), decoder)
-        features = pipeline[:-1].transform(units)
-        scores, share = router.predict_proba(features), router.event_share(features)
-        return article_posteriors(units, scores, decoder, router, share)
+        scores, share = scorer.scores(units)
+        return article_posteriors(units, scores, decoder, scorer.router, share)
 
     return proba
 

@@ -124,6 +124,13 @@ def _columns_of(frame: pd.DataFrame, columns: str | list[str], names: list[str])
     return frame.take([names.index(c) for c in columns], axis=1)
 
 
+def opinion_router(pipeline: Any) -> Any | None:
+    """The pipeline's model where it carries a fitted opinion expert (``OpinionExpertClassifier``),
+    which splits an opinion piece's story; else None."""
+    model = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    return model if getattr(model, "expert_", None) is not None else None
+
+
 class FrameScorer:
     """``pipeline.predict_proba`` for frames of units, without the per-call overheads of a
     ``ColumnTransformer`` that a page of a few hundred units notices.
@@ -150,6 +157,7 @@ class FrameScorer:
             )
         )
         self.union: ColumnTransformer | None = union if direct else None
+        self.router = opinion_router(pipeline)
 
     def features(self, frame: pd.DataFrame) -> Any:
         """The feature matrix of ``frame``: what the pipeline's last step reads."""
@@ -180,13 +188,12 @@ class FrameScorer:
     def scores(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """``predict_proba`` of ``frame`` and, for a model with an opinion expert, each unit's
         expert event share (else None), from one pass of the featurizers."""
-        model = self.pipeline.steps[-1][1] if hasattr(self.pipeline, "steps") else None
-        if getattr(model, "expert_", None) is None:
+        if self.router is None:
             return self.predict_proba(frame), None
         features = (
             self.pipeline[:-1].transform(frame) if self.union is None else self.features(frame)
         )
-        return model.predict_proba(features), model.event_share(features)
+        return self.router.predict_proba(features), self.router.event_share(features)
 
 
 def article_batches(
@@ -247,8 +254,7 @@ class Classifier:
             ArticleDecoder.from_dict(article_pass, self.labels) if article_pass else None
         )
         # A fitted opinion expert (``OpinionExpertClassifier``): splits an opinion piece's story.
-        model = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
-        self.router: Any = model if getattr(model, "expert_", None) is not None else None
+        self.router: Any = self.scorer.router
 
     @property
     def fingerprint(self) -> str:
