@@ -54,6 +54,14 @@ def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
+def _load_error(pipeline: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """The one-line error of ``winnow predict`` on ``pipeline`` saved as a package, hashes and all."""
+    out = tmp_path / "evil"
+    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
+    save_package(pipeline, out, manifest, {})
+    return _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
+
+
 # --- train --output never deletes what it does not own -------------------------------------
 
 
@@ -305,10 +313,7 @@ def test_a_regular_expression_the_registry_does_not_build_is_refused(
             step.token_pattern = r"(\w+)+!"
             changed += 1
     assert changed
-    out = tmp_path / "evil"
-    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
-    save_package(pipeline, out, manifest, {})
-    err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
+    err = _load_error(pipeline, tmp_path, capsys)
     assert "token_pattern '(\\\\w+)+!' is not a pattern winnow builds" in err
 
 
@@ -339,10 +344,7 @@ def test_featurizer_parameters_a_config_would_refuse_are_refused_at_load(
     assert found  # the union's unfitted featurizer and its fitted clone
     for featurizer in found:
         setattr(featurizer, attribute, value)
-    out = tmp_path / "evil"
-    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
-    save_package(model.pipeline, out, manifest, {})
-    err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
+    err = _load_error(model.pipeline, tmp_path, capsys)
     assert message in err and "refusing to load" in err
 
 
@@ -364,8 +366,5 @@ def test_an_opinion_expert_that_cannot_route_is_refused_at_load(
     if value == "svm":
         value = expert.expert_.calibrated_classifiers_[0].estimator
     setattr(expert, attribute, value)
-    out = tmp_path / "evil"
-    manifest = {"name": "evil", "version": "1", "labels": ["boilerplate", "event", "opinion"]}
-    save_package(model.pipeline, out, manifest, {})
-    err = _one_line_error(["predict", str(out), "examples/article.txt"], capsys)
+    err = _load_error(model.pipeline, tmp_path, capsys)
     assert message in err and "refusing to load" in err
