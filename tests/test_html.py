@@ -247,6 +247,27 @@ def test_rendered_pages_are_deterministic_and_labelled_from_their_source(tmp_pat
             assert row["label"] == labels[source]
 
 
+def test_a_site_menu_is_drawn_from_the_corpus_menus_and_labelled_furniture() -> None:
+    sys.path.insert(0, str(ROOT / "data"))
+    import render_html
+
+    docs = render_html.documents([str(ROOT / "data/documents/r5_*.jsonl")])
+    pool = render_html.menu_pool(docs)
+    assert pool and all(len(line) < 30 and not any(c.isdigit() for c in line) for line in pool)
+    given = [render_html.with_site_menu(doc, pool) for doc in docs]
+    menus = [doc for doc, old in zip(given, docs, strict=True) if doc is not old]
+    assert 0.4 < len(menus) / len(docs) < 0.8
+    for doc in menus:
+        menu = doc["blocks"][0]
+        assert 10 <= len(menu) <= 40 and {lab for lab, _ in menu} == {"boilerplate"}
+        assert render_html.with_site_menu(docs[given.index(doc)], pool) == doc
+    doc = menus[0]
+    template = render_html.templates_for(doc, 1)[0]
+    rows, _ = render_html.label_units(doc, render_html.render(doc, template), "menu-test")
+    first = [r for r in rows if r["text"] in {t for _, t in doc["blocks"][0]}]
+    assert len(first) >= 10 and {r["label"] for r in first} == {"boilerplate"}
+
+
 def test_serve_labels_html_bodies() -> None:
     from winnow.serve import _RequestError, label_request
 
