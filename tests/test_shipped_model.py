@@ -22,8 +22,8 @@ SHIPPED = Path("models/default")
 # Figures of the shipped model, re-measured by these tests. Slack: 0.01 (the sets are small, but
 # a rebuilt model on the same data is identical, so any drop beyond this is a real regression)
 # and 25% artifact size.
-PINNED_TEST_MACRO_F1 = 0.904
-PINNED_CHALLENGE_MACRO_F1 = 0.885
+PINNED_TEST_MACRO_F1 = 0.903
+PINNED_CHALLENGE_MACRO_F1 = 0.883
 PINNED_ARTIFACT_MB = 5.00
 F1_SLACK = 0.01
 SIZE_SLACK = 1.25
@@ -32,10 +32,10 @@ SIZE_SLACK = 1.25
 # macro-F1, lone sentences by macro-F1. Same slack.
 SHARED_EVAL = Path(os.environ.get("WINNOW_SHARED_EVAL", "../shared/eval"))
 PINNED_REAL = {
-    "pages": 0.905,
+    "pages": 0.908,
     "articles": 0.710,
-    "pages_html": 0.918,
-    "real_sentences": 0.850,
+    "pages_html": 0.931,
+    "real_sentences": 0.849,
 }
 
 
