@@ -130,6 +130,23 @@ def test_bad_rows_name_file_and_line_or_are_skipped(tmp_path: Path) -> None:
     ]
 
 
+def test_a_fractional_position_mid_stream_names_its_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The survey reads in batches; the error still names the line, past the first batch."""
+    monkeypatch.setattr("winnow.fit.stream.SURVEY_BATCH", 1000)
+    rows = [
+        {"text": f"Unit {i} of the story.", "label": "event", "doc_id": "a", "position": i}
+        for i in range(1500)
+    ]
+    rows[1234]["position"] = 2.5
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(CONFIG, [f"data.source=[{path}]", "data.split_column=null"])
+    with pytest.raises(DataError, match=rf"{path}:1235: 'position' must be a whole number"):
+        CorpusStream(config).survey()
+
+
 def test_streamed_and_in_memory_runs_hold_out_the_same_units(tmp_path: Path) -> None:
     """One stateless split: the same config streamed or loaded whole holds out the same articles."""
     rows = [

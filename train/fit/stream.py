@@ -75,9 +75,16 @@ class TrainCounts:
         return {k: self.rows / (len(self.labels) * n) for k, n in sorted(self.labels.items())}
 
 
-def _units(batch: dict[str, list[Any]], config: DataConfig) -> pd.DataFrame:
-    """One batch as a frame with the pipeline's columns, typed as ``data.load_units`` types them."""
-    return standard_columns(pd.DataFrame(batch), config, ", ".join(config.source))
+def _units(
+    batch: dict[str, list[Any]], config: DataConfig, origin: tuple[str, int] | None = None
+) -> pd.DataFrame:
+    """One batch as a frame with the pipeline's columns, typed as ``data.load_units`` types them.
+    ``origin``, the batch's file and first line, lets an error name the line it is on."""
+    frame = pd.DataFrame(batch)
+    if origin is not None:
+        source, line = origin
+        frame["_file"], frame["_line"] = source, np.arange(line, line + len(frame))
+    return standard_columns(frame, config, ", ".join(config.source))
 
 
 def _problems(frame: pd.DataFrame, config: DataConfig) -> pd.Series:
@@ -237,8 +244,7 @@ class CorpusStream:
         for source in self._sources:
             line = first_line
             for batch in self._read(self._open([source]).iter(batch_size=SURVEY_BATCH), [source]):
-                frame = _units(batch, data)
-                frame["_file"], frame["_line"] = source, np.arange(line, line + len(frame))
+                frame = _units(batch, data, (source, line))
                 line += len(frame)
                 kept = self._check_and_count(frame)
                 if len(kept):
