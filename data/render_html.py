@@ -6,7 +6,9 @@ with hashed class names, a blog with a comment thread, a documentation site, a f
 tables, a shop and a legacy portal of nested layout tables with ``<br>``-separated paragraphs.
 Each block goes in an element chosen by its labels, its content and where it sits (menus in
 ``ul``, legal text in ``footer``, story text in ``article``), but not always: a share of the page
-furniture lands in plain ``div``s and some story text in table cells, as on real sites.
+furniture lands in plain ``div``s and some story text in table cells or bare ``div``s, as on real
+sites. Most pages also get a long site menu above the document (``with_site_menu``), drawn from
+the menu lines of all the documents, since real pages put far more chrome before the headline.
 
 The rendered page is then parsed back with ``winnow.inference.html`` and every parsed unit takes
 the label of the source unit its text came from (exact match); a parsed unit that spans source
