@@ -90,6 +90,17 @@ def test_binary_and_oversized_pages_are_refused_naming_the_source() -> None:
         parse_html(b"<div>" * 1_000_000 + b"<p>Bottom.</p>", "deep.html")
 
 
+def test_a_page_of_too_many_text_blocks_is_refused_before_it_is_all_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """16 MB of bare <p>x</p> is two million blocks: parsing them all took 3.3 GB and a minute.
+    The walk stops at the first block over the limit (200,000; 100 here, to keep the test fast)."""
+    monkeypatch.setattr("winnow.inference.html.MAX_BLOCKS", 100)
+    with pytest.raises(HtmlError, match=r"^many\.html: more than 100 text blocks"):
+        parse_html(b"<html><body>" + b"<p>x</p>" * 101 + b"</body></html>", "many.html")
+    assert len(parse_html(b"<p>x</p>" * 100).units) == 100
+
+
 def test_malformed_truncated_and_deep_pages_parse_best_effort() -> None:
     truncated = PAGE.encode()[: len(PAGE) // 2]
     assert parse_html(truncated).text.endswith("The dam opened")

@@ -115,6 +115,10 @@ _CLOSERS = "\"')]”’"
 # lexbor's time grows with the square of nesting depth (100,000 levels: 10 s): deeper pages are
 # refused before parsing. Elements browsers close implicitly or never open do not count.
 MAX_DEPTH = 20_000
+# Text blocks a page may hold. Parsing takes about 1.7 kB a block at its peak: a page of 16 MB of
+# bare <p>x</p> (2,000,000 blocks) took 3.3 GB. Real pages have 200 bytes of markup a block or
+# more (the densest in ../shared/eval), under 85,000 blocks at the size limit.
+MAX_BLOCKS = 200_000
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
 _NOT_NESTING = frozenset(
     [
@@ -156,7 +160,12 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 class HtmlError(WinnowError):
-    """An input that cannot be read as an HTML page: binary data, or larger than ``MAX_BYTES``."""
+    """An input that cannot be read as an HTML page: binary data, larger than ``MAX_BYTES``,
+    nested deeper than ``MAX_DEPTH`` or holding more than ``MAX_BLOCKS`` text blocks."""
+
+
+class _TooManyBlocks(Exception):
+    """Raised by the walker as soon as a page holds more than ``MAX_BLOCKS`` text blocks."""
 
 
 @dataclass(frozen=True)
@@ -347,6 +356,8 @@ class _Walker:
             tail = self.stack[-PATH_TAIL:]
             skipped = len(self.stack) - len(tail)
             self.blocks.append(("\n".join(lines), tail, min(density, 1.0), plain, skipped))
+            if len(self.blocks) > MAX_BLOCKS:
+                raise _TooManyBlocks
         self.pieces = []
         self.chars = self.link_chars = 0
 
@@ -585,8 +596,13 @@ def parse_html(
     og_title = _WHITESPACE.sub(" ", og.attributes.get("content") or "").strip() if og else ""
     title, h1 = _first_text(root, "title"), _first_text(root, "h1")
     walker = _Walker()
-    walker.walk(root)
-    walker.flush()
+    try:
+        walker.walk(root)
+        walker.flush()
+    except _TooManyBlocks:
+        raise HtmlError(
+            f"{source}: more than {MAX_BLOCKS:,} text blocks, more than this parser reads"
+        ) from None
     titles = {t.lower() for t in (title, h1, og_title) if t}
     n_blocks = len(walker.blocks)
     units: list[HtmlUnit] = []
