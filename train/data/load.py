@@ -137,14 +137,14 @@ def load_units(config: DataConfig) -> LoadedData:
                 ds = datasets.load_dataset(name, split="train")
             except Exception as exc:
                 raise DataError(f"{name}: cannot load hub dataset: {exc}") from None
-            frames.append(_with_origin(ds.to_pandas(), name, first_line=1))
+            frames.append(with_origin(ds.to_pandas(), name, first_line=1))
     else:
         files = resolve_files(config.source)
         frames = []
         for path in files:
             ds = _load_file(path, config.format)
             first_line = 2 if config.format == "csv" else 1
-            frames.append(_with_origin(ds.to_pandas(), str(path), first_line))
+            frames.append(with_origin(ds.to_pandas(), str(path), first_line))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     checked, skipped = check_units(frame, config)
     for problem in skipped:
@@ -152,7 +152,8 @@ def load_units(config: DataConfig) -> LoadedData:
     return LoadedData(checked, files, skipped)
 
 
-def _with_origin(frame: pd.DataFrame, source: str, first_line: int) -> pd.DataFrame:
+def with_origin(frame: pd.DataFrame, source: str, first_line: int) -> pd.DataFrame:
+    """``frame`` with each row's file and line (``_file``, ``_line``), for errors to name them."""
     frame = frame.copy()
     frame["_file"] = source
     frame["_line"] = np.arange(first_line, first_line + len(frame))

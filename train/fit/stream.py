@@ -36,6 +36,7 @@ from ..data.load import (
     resolve_files,
     standard_columns,
     unit_problem,
+    with_origin,
 )
 from ..data.split import assign_splits
 from ..errors import ConfigError, DataError
@@ -82,8 +83,7 @@ def _units(
     ``origin``, the batch's file and first line, lets an error name the line it is on."""
     frame = pd.DataFrame(batch)
     if origin is not None:
-        source, line = origin
-        frame["_file"], frame["_line"] = source, np.arange(line, line + len(frame))
+        frame = with_origin(frame, *origin)
     return standard_columns(frame, config, ", ".join(config.source))
 
 
