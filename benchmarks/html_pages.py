@@ -36,11 +36,13 @@ def timed(label: Callable[[], list[dict]], repeats: int) -> tuple[list[dict], fl
     return rows, min(times), times[0]
 
 
-def winnow_label(model_path: Path, pages: list[Path], together: bool) -> Callable[[], list[dict]]:
+Pages = list[tuple[str, bytes]]
+
+
+def winnow_label(model_path: Path, data: Pages, together: bool) -> Callable[[], list[dict]]:
     """winnow's labelling of the pages: scored together (``label_html_pages``, as one would label
     a crawl), or one ``label_html`` call a page."""
     model = load_model(model_path)
-    data = [(p.name, p.read_bytes()) for p in pages]
 
     def label() -> list[dict]:
         rows = []
@@ -56,11 +58,9 @@ def winnow_label(model_path: Path, pages: list[Path], together: bool) -> Callabl
     return label
 
 
-def trafilatura_label(pages: list[Path]) -> Callable[[], list[dict]]:
+def trafilatura_label(data: Pages) -> Callable[[], list[dict]]:
     """trafilatura's main text of each page, each line counted as content."""
     import trafilatura
-
-    data = [(p.name, p.read_bytes()) for p in pages]
 
     def label() -> list[dict]:
         rows = []
@@ -72,12 +72,11 @@ def trafilatura_label(pages: list[Path]) -> Callable[[], list[dict]]:
     return label
 
 
-def justext_label(pages: list[Path]) -> Callable[[], list[dict]]:
+def justext_label(data: Pages) -> Callable[[], list[dict]]:
     """jusText's paragraphs not classed boilerplate, counted as content."""
     import justext
 
     stoplist = justext.get_stoplist("English")
-    data = [(p.name, p.read_bytes()) for p in pages]
 
     def label() -> list[dict]:
         rows = []
@@ -120,16 +119,17 @@ def main() -> int:
     pages = sorted(args.pages.glob("page*.html"))
     scorer = args.pages.parent / "score_docs.py"
     n = len(pages)
+    data = [(p.name, p.read_bytes()) for p in pages]
 
     def run(name: str, label: Callable[[], list[dict]]) -> float:
         rows, best, first = timed(label, max(args.repeats, 1))
         print(f"{name}: {score(scorer, rows)}; {n / best:.1f} pages/s (first pass {n / first:.1f})")
         return n / best
 
-    single = run(f"winnow {args.model}, one page a call", winnow_label(args.model, pages, False))
-    speed = run(f"winnow {args.model}, pages together", winnow_label(args.model, pages, True))
+    single = run(f"winnow {args.model}, one page a call", winnow_label(args.model, data, False))
+    speed = run(f"winnow {args.model}, pages together", winnow_label(args.model, data, True))
     try:
-        anchor_speed = run("trafilatura", trafilatura_label(pages))
+        anchor_speed = run("trafilatura", trafilatura_label(data))
     except ImportError:
         print("trafilatura not installed: anchor skipped")
         return 0
@@ -137,7 +137,7 @@ def main() -> int:
         f"winnow speed vs trafilatura: {speed / anchor_speed:.2f}x "
         f"(one page a call: {single / anchor_speed:.2f}x)"
     )
-    run("jusText", justext_label(pages))
+    run("jusText", justext_label(data))
     return 0
 
 
