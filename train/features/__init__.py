@@ -3,7 +3,17 @@
 Importing this package registers every featurizer.
 """
 
-from . import batch_cues, blocks, context, cues, dom, hashing, text
+from . import batch_cues, blocks, context, cues, dom, hashing, text, vectors
 from .base import FRAME_COLUMNS
 
-__all__ = ["FRAME_COLUMNS", "batch_cues", "blocks", "context", "cues", "dom", "hashing", "text"]
+__all__ = [
+    "FRAME_COLUMNS",
+    "batch_cues",
+    "blocks",
+    "context",
+    "cues",
+    "dom",
+    "hashing",
+    "text",
+    "vectors",
+]
