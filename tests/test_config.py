@@ -153,6 +153,12 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             ["model.params.opinion_expert_C=0.1", "model.params.opinion_share=1"],
             r"model: opinion_share must be between 0 and 1, got 1",
         ),
+        (
+            MINIMAL + "model:\n  name: linear_svm.v1\n",
+            ["model.params.splitter_C=0.25", "model.params.splitter_columns=50"],
+            r"model\.params\.splitter_columns: 50 must equal the columns of the last featurizers "
+            r"of fixed width \(word_vectors\.v1\), 0 here",
+        ),
     ],
 )
 def test_every_bad_config_is_one_line_and_exit_2(

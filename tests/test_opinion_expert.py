@@ -100,9 +100,9 @@ def test_the_shipped_model_routes_an_editorial_and_never_a_lone_sentence() -> No
         atol=1e-4,
     )
     sentences = editorial.splitlines()
-    inner = model.router.classifier_
     lone = model.scorer.features(units_frame(sentences))
-    np.testing.assert_allclose(model.predict_proba(sentences), inner.predict_proba(lone))
+    # Lone sentences get the model's own scores (its splitter's split), never the expert's.
+    np.testing.assert_allclose(model.predict_proba(sentences), model.router.predict_proba(lone))
 
 
 @pytest.mark.parametrize("share", [0.0, 1.0, 1.5])
@@ -112,3 +112,36 @@ def test_opinion_share_outside_zero_to_one_is_refused(share: float) -> None:
 
     with pytest.raises(ConfigError, match="opinion_share must be between 0 and 1"):
         models.build("linear_svm.v1", {"opinion_expert_C": 0.1, "opinion_share": share}, "model")
+
+
+def _with_splitter(columns: int) -> tuple[OpinionExpertClassifier, np.ndarray]:
+    """A model whose last ``columns`` columns only its splitter reads, and a few rows to score."""
+    rng = np.random.default_rng(1)
+    y = rng.choice(LABELS, size=120, p=[0.2, 0.3, 0.5])
+    X = (LABELS[None, :] == y[:, None]) + rng.normal(scale=0.5, size=(len(y), 3))
+    story = (y == "event")[:, None] + rng.normal(scale=0.3, size=(len(y), columns))
+    X = np.hstack([X, story])
+    svm = ArticleCalibratedClassifierCV(LinearSVC(C=1.0), cv=2, ensemble=False)
+    model = OpinionExpertClassifier(
+        svm, opinion_expert_C=None, splitter_C=0.5, splitter_columns=columns
+    ).fit(X, y, groups=np.repeat(np.arange(12), 10))
+    return model, X[:20]
+
+
+def test_the_splitter_divides_the_story_and_leaves_furniture_as_the_classifier_scored_it() -> None:
+    model, X = _with_splitter(columns=2)
+    assert model.expert_ is None and model.splitter_ is not None
+    base = model.classifier_.predict_proba(X[:, :3])  # the classifier never sees the last two
+    proba = model.predict_proba(X)
+    b, e, o = (model.classes_.tolist().index(k) for k in ("boilerplate", "event", "opinion"))
+    np.testing.assert_allclose(proba[:, b], base[:, b])
+    np.testing.assert_allclose(proba[:, e] + proba[:, o], base[:, e] + base[:, o])
+    share = model.splitter_.predict_proba(X)[:, list(model.splitter_.classes_).index("event")]
+    np.testing.assert_allclose(proba[:, e], (base[:, e] + base[:, o]) * share)
+
+
+def test_splitter_columns_past_the_features_are_refused_at_fit() -> None:
+    svm = ArticleCalibratedClassifierCV(LinearSVC(), cv=2, ensemble=False)
+    model = OpinionExpertClassifier(svm, splitter_C=0.5, splitter_columns=3)
+    with pytest.raises(ValueError, match="splitter_columns is 3, but the features have 3 columns"):
+        model.fit(np.zeros((12, 3)), np.array(["event", "opinion", "boilerplate"] * 4))

@@ -354,6 +354,8 @@ def test_featurizer_parameters_a_config_would_refuse_are_refused_at_load(
         ("opinion_share", 2.0, "OpinionExpertClassifier: opinion_share must be between 0 and 1"),
         ("min_units", -1, "OpinionExpertClassifier: min_units must be >= 1"),
         ("expert_", "svm", "OpinionExpertClassifier: expert_ must be a fitted classifier"),
+        ("splitter_", "svm", "OpinionExpertClassifier: splitter_ must be a fitted classifier"),
+        ("splitter_columns", -3, "OpinionExpertClassifier: splitter_columns must be >= 0"),
     ],
 )
 def test_an_opinion_expert_that_cannot_route_is_refused_at_load(

@@ -75,6 +75,7 @@ def test_a_search_ships_the_same_calibration_as_a_plain_fit(tmp_path: Path) -> N
     search, log-loss 0.188 -> 0.301 on the default)."""
     overrides = [
         "features=[{name: tfidf_words.v1}, {name: cues.v1}, {name: position.v1}]",
+        "model.params.splitter_columns=0",  # no word vectors among these features
         "model.params.cv=3",
         "model.params.C=0.3",  # the one candidate of the search below
         "evaluation.extra_sets=[]",

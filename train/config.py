@@ -417,13 +417,16 @@ def _check_values(config: RunConfig, path: Path) -> None:
             number = isinstance(weight, int | float) and not isinstance(weight, bool)
             if not number or not math.isfinite(weight) or weight <= 0:
                 raise ConfigError(f"{path}: {key}: weight must be a number > 0, got {weight!r}")
-    if config.model.params.get("opinion_expert_C") is not None:
+    for key in ("opinion_expert_C", "splitter_C"):
+        if config.model.params.get(key) is None:
+            continue
         missing = {"event", "opinion"} - set(config.data.labels)
         if missing:
             raise ConfigError(
-                f"{path}: model.params.opinion_expert_C: the opinion expert splits 'event' from "
+                f"{path}: model.params.{key}: it splits 'event' from "
                 f"'opinion', and data.labels lacks {', '.join(sorted(missing))}"
             )
+    check_splitter_columns(config, path)
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:
@@ -439,6 +442,28 @@ def _check_values(config: RunConfig, path: Path) -> None:
         check_search(config)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+# Featurizers whose output has a fixed number of columns, which ``splitter_columns`` can name.
+FIXED_WIDTHS = {"word_vectors.v1": 50}
+
+
+def check_splitter_columns(config: RunConfig, path: str) -> None:
+    """``model.params.splitter_columns`` must be the width of the last featurizers, so that the
+    splitter alone reads exactly their columns."""
+    wanted = config.model.params.get("splitter_columns") or 0
+    if not wanted:
+        return
+    width = 0
+    for feature in reversed(config.features):
+        if feature.name not in FIXED_WIDTHS or width >= wanted:
+            break
+        width += FIXED_WIDTHS[feature.name]
+    if width != wanted:
+        raise ConfigError(
+            f"{path}: model.params.splitter_columns: {wanted} must equal the columns of the last "
+            f"featurizers of fixed width ({', '.join(sorted(FIXED_WIDTHS))}), {width} here"
+        )
 
 
 def check_training(config: RunConfig) -> None:

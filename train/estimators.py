@@ -96,34 +96,52 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
     pass asks ``route`` to split an opinion piece's content between event and opinion by the
     expert's ``event_share`` instead. A lone unit is never routed. ``classifier`` takes
     ``groups`` at fit and has a ``C`` (its own or its ``estimator``'s), as ``linear_svm.v1``'s.
+
+    With ``splitter_C``, a third copy (that C) is fitted on every event and opinion unit, and
+    ``predict_proba`` splits each unit's content (the classifier's event + opinion) by the
+    splitter's event probability. The last ``splitter_columns`` columns of ``X`` are read by the
+    splitter alone: features that tell a report from a judgement but blur story and furniture
+    (pretrained word vectors: a teaser reads like news) stay out of the other two.
     """
 
     def __init__(
         self,
         classifier: Any = None,
-        opinion_expert_C: float = 0.1,
+        opinion_expert_C: float | None = 0.1,
         opinion_share: float = 0.6,
         min_units: int = 8,
+        splitter_C: float | None = None,
+        splitter_columns: int = 0,
     ) -> None:
         self.classifier = classifier
         self.opinion_expert_C = opinion_expert_C
         self.opinion_share = opinion_share
         self.min_units = min_units
+        self.splitter_C = splitter_C
+        self.splitter_columns = splitter_columns
 
     def _check_params(self) -> None:
         """Refuse parameters (and, once fitted, an expert) that ``route`` cannot use; loading a
         package runs this too."""
-        positive("opinion_expert_C", self.opinion_expert_C)
+        if self.opinion_expert_C is not None:
+            positive("opinion_expert_C", self.opinion_expert_C)
+        if self.splitter_C is not None:
+            positive("splitter_C", self.splitter_C)
+        if self.splitter_columns < 0 or (self.splitter_columns and self.splitter_C is None):
+            raise ValueError(
+                f"splitter_columns must be >= 0, and 0 without a splitter_C, got {self.splitter_columns}"
+            )
         if not 0 < self.opinion_share < 1:
             raise ValueError(f"opinion_share must be between 0 and 1, got {self.opinion_share}")
         if self.min_units < 1:
             raise ValueError(f"min_units must be >= 1, got {self.min_units}")
-        expert = getattr(self, "expert_", None)
-        if expert is not None and not (
-            callable(getattr(expert, "predict_proba", None))
-            and "event" in list(getattr(expert, "classes_", []))
-        ):
-            raise ValueError("expert_ must be a fitted classifier of 'event' and 'opinion'")
+        for name in ("expert_", "splitter_"):
+            fitted = getattr(self, name, None)
+            if fitted is not None and not (
+                callable(getattr(fitted, "predict_proba", None))
+                and "event" in list(getattr(fitted, "classes_", []))
+            ):
+                raise ValueError(f"{name} must be a fitted classifier of 'event' and 'opinion'")
 
     def fit(
         self,
@@ -134,28 +152,72 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
     ) -> OpinionExpertClassifier:
         self._check_params()
         y = np.asarray(y)
+        if self.splitter_columns >= X.shape[1]:
+            raise ValueError(
+                f"splitter_columns is {self.splitter_columns}, but the features have "
+                f"{X.shape[1]} columns"
+            )
+        shared = self._shared(X)
         self.classifier_ = clone(self.classifier).fit(
-            X, y, sample_weight=sample_weight, groups=groups
+            shared, y, sample_weight=sample_weight, groups=groups
         )
         self.classes_ = self.classifier_.classes_
         if not {"event", "opinion"} <= set(self.classes_.tolist()):
             raise ValueError("an opinion expert needs the labels 'event' and 'opinion'")
+        content = np.flatnonzero(np.isin(y, ["event", "opinion"]))
+        self.splitter_ = None
+        if self.splitter_C is not None:
+            self.splitter_ = self._fit_copy(self.splitter_C, X, y, content, sample_weight, groups)
         self.expert_ = None
-        if groups is None:  # no articles to tell opinion pieces by
+        if groups is None or self.opinion_expert_C is None:  # no articles to tell pieces by
             return self
-        groups = np.asarray(groups)
-        rows = opinion_piece_rows(y, groups, self.opinion_share, self.min_units)
+        rows = opinion_piece_rows(y, np.asarray(groups), self.opinion_share, self.min_units)
         folds = getattr(self.classifier, "cv", 2)
-        if len(set(groups[rows])) >= (folds if isinstance(folds, int) else 2):
-            expert = clone(self.classifier)
-            getattr(expert, "estimator", expert).set_params(C=self.opinion_expert_C)
-            weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
-            self.expert_ = expert.fit(X[rows], y[rows], sample_weight=weights, groups=groups[rows])
+        if len(set(np.asarray(groups)[rows])) >= (folds if isinstance(folds, int) else 2):
+            self.expert_ = self._fit_copy(
+                self.opinion_expert_C, shared, y, rows, sample_weight, groups
+            )
         return self
+
+    def _fit_copy(
+        self,
+        C: float,
+        X: Any,
+        y: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: Any,
+        groups: np.ndarray | None,
+    ) -> Any:
+        """``classifier`` with this ``C``, fitted on ``rows``."""
+        model = clone(self.classifier)
+        getattr(model, "estimator", model).set_params(C=C)
+        weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        in_rows = None if groups is None else np.asarray(groups)[rows]
+        return model.fit(X[rows], y[rows], sample_weight=weights, groups=in_rows)
+
+    def _shared(self, X: Any) -> Any:
+        """The columns the classifier and the expert read: all but the splitter's own."""
+        n = self.splitter_columns
+        return X[:, : X.shape[1] - n] if n else X
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "classifier_")
-        return self.classifier_.predict_proba(X)
+        proba = self.classifier_.predict_proba(self._shared(X))
+        splitter = getattr(self, "splitter_", None)  # None in packages made before splitters
+        if splitter is None:
+            return proba
+        share = splitter.predict_proba(X)[:, list(splitter.classes_).index("event")]
+        return self._split(proba, share)
+
+    def _split(self, proba: np.ndarray, event_share: np.ndarray) -> np.ndarray:
+        """``proba`` with each unit's content (event + opinion) split by ``event_share``."""
+        classes = self.classes_.tolist()
+        e, o = classes.index("event"), classes.index("opinion")
+        content = proba[:, e] + proba[:, o]
+        split = proba.copy()
+        split[:, e] = content * event_share
+        split[:, o] = content - split[:, e]
+        return split
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
@@ -166,7 +228,9 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "classifier_")
         if self.expert_ is None:
             return None
-        return self.expert_.predict_proba(X)[:, list(self.expert_.classes_).index("event")]
+        return self.expert_.predict_proba(self._shared(X))[
+            :, list(self.expert_.classes_).index("event")
+        ]
 
     def route(self, proba: np.ndarray, event_share: np.ndarray | None) -> np.ndarray:
         """One article's scores, with its content split by ``event_share`` if the article is an
@@ -178,10 +242,7 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         content = proba[:, e] + proba[:, o]
         if proba[:, o].sum() < self.opinion_share * content.sum():
             return proba
-        routed = proba.copy()
-        routed[:, e] = content * event_share
-        routed[:, o] = content - routed[:, e]
-        return routed
+        return self._split(proba, event_share)
 
 
 ClassWeight = Literal["balanced"] | dict[str, float] | None
@@ -221,6 +282,8 @@ def linear_svm(
     random_state: int = 0,
     opinion_expert_C: float | None = None,
     opinion_share: float = 0.6,
+    splitter_C: float | None = None,
+    splitter_columns: int = 0,
 ) -> Any:
     """Linear SVM with calibrated probabilities.
 
@@ -228,6 +291,8 @@ def linear_svm(
     scores) instead of one per fold: a ``cv`` times smaller, faster model. ``opinion_expert_C``
     adds an event-vs-opinion expert fitted on opinion pieces (``OpinionExpertClassifier``), which
     the article pass uses for articles whose story is ``opinion_share`` or more opinion.
+    ``splitter_C`` adds an event-vs-opinion splitter for every unit, which alone reads the last
+    ``splitter_columns`` feature columns.
     """
     positive("C", C)
     if cv < 2:
@@ -236,9 +301,15 @@ def linear_svm(
 
     svm = LinearSVC(C=C, class_weight=class_weight, random_state=random_state)
     model = ArticleCalibratedClassifierCV(svm, method=calibration, cv=cv, ensemble=ensemble)
-    if opinion_expert_C is None:
+    if opinion_expert_C is None and splitter_C is None:
         return model
-    return OpinionExpertClassifier(model, opinion_expert_C, opinion_share)
+    return OpinionExpertClassifier(
+        model,
+        opinion_expert_C,
+        opinion_share,
+        splitter_C=splitter_C,
+        splitter_columns=splitter_columns,
+    )
 
 
 @models.register("sgd.v1", streamable=True)
