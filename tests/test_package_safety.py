@@ -10,6 +10,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from winnow import load_model
 from winnow.cli import main
@@ -368,5 +369,55 @@ def test_an_opinion_expert_that_cannot_route_is_refused_at_load(
     if value == "svm":
         value = expert.expert_.calibrated_classifiers_[0].estimator
     setattr(expert, attribute, value)
+    err = _load_error(model.pipeline, tmp_path, capsys)
+    assert message in err and "refusing to load" in err
+
+
+@pytest.mark.parametrize(
+    ("kind", "attribute", "value", "message"),
+    [
+        ("vectors", "vectors_", "short", "MeanWordVectors: the word table must be 50 finite"),
+        ("vectors", "vectors_", "nan", "MeanWordVectors: the word table must be 50 finite"),
+        ("vectors", "word_ends_", "shifted", "MeanWordVectors: the word table must be 50 finite"),
+        ("scale", "scale_", "zero", "ColumnScaler: scale_ must hold one finite, positive number"),
+        ("model", "splitter_columns", 49, "OpinionExpertClassifier: splitter_columns is 49, but"),
+    ],
+)
+def test_a_crafted_word_table_or_splitter_width_is_refused_at_load(
+    kind: str,
+    attribute: str,
+    value: object,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A word table whose parts disagree, a zero scale or a splitter reading columns the
+    classifier also reads would fail or mislabel mid-run: each is refused when the package loads."""
+    from winnow.features.vectors import ColumnScaler, MeanWordVectors
+    from winnow.package.store import objects_in
+
+    model = load_model(SHIPPED)
+    if kind == "model":
+        targets = [model.pipeline.steps[-1][1]]
+    else:
+        wanted = MeanWordVectors if kind == "vectors" else ColumnScaler
+        targets = [
+            n for n in objects_in(model.pipeline) if isinstance(n, wanted) and hasattr(n, attribute)
+        ]
+    assert targets
+    for target in targets:
+        current = getattr(target, attribute)
+        if value == "short":
+            value_now = current[:, :10]
+        elif value == "nan":
+            value_now = current.copy()
+            value_now[3, 4] = np.nan
+        elif value == "shifted":
+            value_now = current + 1
+        elif value == "zero":
+            value_now = np.zeros_like(current)
+        else:
+            value_now = value
+        setattr(target, attribute, value_now)
     err = _load_error(model.pipeline, tmp_path, capsys)
     assert message in err and "refusing to load" in err

@@ -62,9 +62,32 @@ class MeanWordVectors(UnitFeaturizer):
         self.damping = damping
 
     def _check_params(self) -> None:
+        """Refuse bad parameters at fit and, once fitted (a loaded package), a word table whose
+        parts disagree: it would fail or misread units mid-run."""
         positive("vocabulary", self.vocabulary)
         if self.sif < 0 or self.damping < 0:
             raise ValueError("sif and damping must be >= 0")
+        if not hasattr(self, "vectors_"):
+            return
+        vectors, ends, words = self.vectors_, self.word_ends_, self.words_
+        arrays = all(isinstance(a, np.ndarray) for a in (vectors, ends, words))
+        if not (
+            arrays
+            and vectors.ndim == 2
+            and vectors.shape[1] == DIMENSIONS
+            and vectors.dtype.kind == "f"
+            and ends.ndim == 1
+            and ends.dtype.kind in "iu"
+            and words.dtype == np.uint8
+            and len(ends) == len(vectors)
+            and (len(ends) == 0 or int(ends[-1]) == words.size)
+            and np.all(np.diff(ends) > 0)
+            and (len(ends) == 0 or int(ends[0]) > 0)
+            and np.isfinite(vectors).all()
+        ):
+            raise ValueError(
+                f"the word table must be {DIMENSIONS} finite numbers a word, one entry a word"
+            )
 
     def fit(self, X: pd.DataFrame | Sequence[str], y: object = None) -> MeanWordVectors:
         super().fit(X, y)
@@ -86,7 +109,7 @@ class MeanWordVectors(UnitFeaturizer):
             starts = np.concatenate([[0], self.word_ends_[:-1]]).tolist()
             index = {}
             for i, (a, b) in enumerate(zip(starts, self.word_ends_.tolist(), strict=True)):
-                index.setdefault(raw[a:b].decode("utf-8"), i)
+                index.setdefault(raw[a:b].decode("utf-8", "replace"), i)
             self._index = index
         return index
 
@@ -129,6 +152,18 @@ class ColumnScaler(TransformerMixin, BaseEstimator):
     """Divides each column by its standard deviation on the training rows, times the square root
     of the column count: a dense block of unit norm on average, like the L2-normalized n-gram
     blocks beside it, whatever the scale of its source."""
+
+    def _check_params(self) -> None:
+        """Once fitted (a loaded package): one finite, positive scale a column."""
+        scale = getattr(self, "scale_", None)
+        if scale is not None and not (
+            isinstance(scale, np.ndarray)
+            and scale.ndim == 1
+            and scale.size == getattr(self, "n_features_in_", -1)
+            and np.isfinite(scale).all()
+            and (scale > 0).all()
+        ):
+            raise ValueError("scale_ must hold one finite, positive number a column")
 
     def fit(self, X: Any, y: object = None) -> ColumnScaler:
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float64))
