@@ -378,7 +378,7 @@ def test_an_opinion_expert_that_cannot_route_is_refused_at_load(
     [
         ("vectors", "vectors_", "short", "MeanWordVectors: the word table must be 50 finite"),
         ("vectors", "vectors_", "nan", "MeanWordVectors: the word table must be 50 finite"),
-        ("vectors", "word_ends_", "shifted", "MeanWordVectors: the word table must be 50 finite"),
+        ("vectors", "word_rows_", "shifted", "MeanWordVectors: the word table must be 50 finite"),
         ("scale", "scale_", "zero", "ColumnScaler: scale_ must hold one finite, positive number"),
         ("model", "splitter_columns", 49, "OpinionExpertClassifier: splitter_columns is 49, but"),
     ],

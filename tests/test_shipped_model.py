@@ -24,7 +24,7 @@ SHIPPED = Path("models/default")
 # and 25% artifact size.
 PINNED_TEST_MACRO_F1 = 0.898
 PINNED_CHALLENGE_MACRO_F1 = 0.896
-PINNED_ARTIFACT_MB = 20.74
+PINNED_ARTIFACT_MB = 21.37
 F1_SLACK = 0.01
 SIZE_SLACK = 1.25
 # Real third-party text (../shared/eval, measurement only), scored as the held-out checks score it:

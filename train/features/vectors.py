@@ -24,10 +24,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..registry import featurizers
 from .base import Columns, UnitFeaturizer, positive
+from .hashing import batch_codes, word_ngrams
 
 DIMENSIONS = 50
-# GloVe 6B is lowercased and splits clitics off ("n't", "'s"); only word tokens are looked up.
-_TOKEN = re.compile(r"[^\W_]+")
+# GloVe 6B is lowercased and splits clitics off ("n't", "'s"); only its words that are one token
+# \w+ are looked up, by the tokens of hashed_tfidf_words.v1.
+_WORD = re.compile(r"\w+")
+
+
+def token_hashes(texts: list[str], lowercase: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Unit index and 64-bit hash of every token (``\\w+`` or one other mark) of the texts, in
+    order."""
+    codes, starts = batch_codes(texts, lowercase)
+    return word_ngrams(codes, starts, 1, 1)
 
 
 @cache
@@ -69,20 +78,18 @@ class MeanWordVectors(UnitFeaturizer):
             raise ValueError("sif and damping must be >= 0")
         if not hasattr(self, "vectors_"):
             return
-        vectors, ends, words = self.vectors_, self.word_ends_, self.words_
-        arrays = all(isinstance(a, np.ndarray) for a in (vectors, ends, words))
+        vectors, hashes, rows = self.vectors_, self.word_hashes_, self.word_rows_
         if not (
-            arrays
+            all(isinstance(a, np.ndarray) for a in (vectors, hashes, rows))
             and vectors.ndim == 2
             and vectors.shape[1] == DIMENSIONS
             and vectors.dtype.kind == "f"
-            and ends.ndim == 1
-            and ends.dtype.kind in "iu"
-            and words.dtype == np.uint8
-            and len(ends) == len(vectors)
-            and (len(ends) == 0 or int(ends[-1]) == words.size)
-            and np.all(np.diff(ends) > 0)
-            and (len(ends) == 0 or int(ends[0]) > 0)
+            and hashes.dtype == np.uint64
+            and rows.dtype.kind in "iu"
+            and hashes.ndim == rows.ndim == 1
+            and len(hashes) == len(rows)
+            and np.all(hashes[1:] > hashes[:-1])
+            and (rows.size == 0 or (rows.min() >= 0 and rows.max() < len(vectors)))
             and np.isfinite(vectors).all()
         ):
             raise ValueError(
@@ -93,44 +100,33 @@ class MeanWordVectors(UnitFeaturizer):
         super().fit(X, y)
         words, vectors = glove_table()
         kept = words[: self.vocabulary]
-        encoded = [w.encode("utf-8") for w in kept]
-        self.words_ = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
-        self.word_ends_ = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+        # A word is looked up by the hash of the one token ``\w+`` it is, as units are read.
+        single = np.flatnonzero([_WORD.fullmatch(w) is not None for w in kept])
+        hashes = token_hashes([kept[i] for i in single])[1]
+        order = np.argsort(hashes, kind="stable")
+        hashes, rows = hashes[order], single[order]
+        unique = np.r_[True, hashes[1:] != hashes[:-1]]  # a collision keeps the frequent word
+        self.word_hashes_ = hashes[unique]
+        self.word_rows_ = rows[unique].astype(np.int64)
         self.vectors_ = np.asarray(vectors[: len(kept)], dtype=np.float16)
-        self._index = None
-        self._lookup()
         return self
 
-    def _lookup(self) -> dict[str, int]:
-        """Word -> row of ``vectors_``, built on first use after fitting or loading."""
-        index = getattr(self, "_index", None)
-        if index is None:
-            raw = self.words_.tobytes()
-            starts = np.concatenate([[0], self.word_ends_[:-1]]).tolist()
-            index = {}
-            for i, (a, b) in enumerate(zip(starts, self.word_ends_.tolist(), strict=True)):
-                index.setdefault(raw[a:b].decode("utf-8", "replace"), i)
-            self._index = index
-        return index
-
     def transform(self, X: pd.DataFrame | Sequence[str]) -> sp.csr_matrix:
-        texts = self._frame(X)["text"]
-        index = self._lookup()
-        rows: list[int] = []
-        ranks: list[int] = []
-        for i, text in enumerate(texts):
-            for token in _TOKEN.findall(str(text).lower()):
-                rank = index.get(token)
-                if rank is not None:
-                    rows.append(i)
-                    ranks.append(rank)
+        texts = [str(t) for t in self._frame(X)["text"]]
         n = len(texts)
         out = np.zeros((n, DIMENSIONS), dtype=np.float32)
-        if rows:
-            row = np.asarray(rows, dtype=np.int64)
-            rank = np.asarray(ranks, dtype=np.int64)
+        if n == 0 or self.word_hashes_.size == 0:
+            return sp.csr_matrix(out)
+        units, hashes = token_hashes(texts, lowercase=True)
+        where = np.minimum(np.searchsorted(self.word_hashes_, hashes), self.word_hashes_.size - 1)
+        known_token = self.word_hashes_[where] == hashes
+        row = units[known_token]
+        if row.size:
+            rank = self.word_rows_[where[known_token]]
             weight = rank / (rank + self.sif) if self.sif else np.ones(rank.size)
-            np.add.at(out, row, self.vectors_[rank].astype(np.float32) * weight[:, None])
+            weighted = self.vectors_[rank].astype(np.float32) * weight[:, None].astype(np.float32)
+            first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])  # units come in order
+            out[row[first]] = np.add.reduceat(weighted, first, axis=0)
             total = np.bincount(row, weights=weight, minlength=n)
             known = np.bincount(row, minlength=n)
             out /= np.maximum(total, 1e-9)[:, None]
@@ -141,11 +137,6 @@ class MeanWordVectors(UnitFeaturizer):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []  # reads text; its output is float32
         return tags
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())
-        state.pop("_index", None)  # a cache of words_, rebuilt on first use
-        return state
 
 
 class ColumnScaler(TransformerMixin, BaseEstimator):
