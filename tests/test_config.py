@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 MINIMAL = "name: t\ndata:\n  source: [data/corpus/*.jsonl]\nfeatures:\n  - name: tfidf_words.v1\n"
 # Featurizers whose parameters are checked by the featurizer itself, not by the config schema.
-FEATURES = MINIMAL + "  - name: context.v2\n  - name: neighbourhood.v1\n"
+FEATURES = MINIMAL + "  - name: context.v2\n  - name: neighbourhood.v1\n  - name: word_vectors.v1\n"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -137,6 +137,11 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             FEATURES,
             ["features.2.params.span=0"],
             r"features\.2: span must be from 1 to 1,024, got 0",
+        ),
+        (
+            FEATURES,
+            ["features.3.params.damping=-4"],
+            r"features\.3: damping must be a number >= 0, got -4",
         ),
         (
             FEATURES,

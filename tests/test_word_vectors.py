@@ -55,3 +55,11 @@ def test_a_fitted_featurizer_labels_without_the_vector_package(
 def test_a_bad_vocabulary_is_refused() -> None:
     with pytest.raises(ValueError, match="vocabulary"):
         word_vectors(vocabulary=0)
+
+
+@pytest.mark.parametrize(("name", "value"), [("sif", -1), ("damping", float("nan")), ("sif", "x")])
+def test_a_weighting_that_is_not_a_number_from_zero_up_is_refused_at_fit(
+    name: str, value: object
+) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
+        MeanWordVectors(**{name: value}).fit(["a unit"])

@@ -9,6 +9,7 @@ package to label text.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -74,8 +75,12 @@ class MeanWordVectors(UnitFeaturizer):
         """Refuse bad parameters at fit and, once fitted (a loaded package), a word table whose
         parts disagree: it would fail or misread units mid-run."""
         positive("vocabulary", self.vocabulary)
-        if self.sif < 0 or self.damping < 0:
-            raise ValueError("sif and damping must be >= 0")
+        for name in ("sif", "damping"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         if not hasattr(self, "vectors_"):
             return
         vectors, hashes, rows = self.vectors_, self.word_hashes_, self.word_rows_
@@ -188,7 +193,6 @@ def word_vectors(
 ) -> tuple[Any, Columns]:
     """The unit's mean GloVe 6B 50d word vector (frequent words damped), scaled on the training
     units."""
-    positive("vocabulary", vocabulary)
-    return Pipeline(
-        [("vectors", MeanWordVectors(vocabulary, sif, damping)), ("scale", ColumnScaler())]
-    ), "text"
+    vectors = MeanWordVectors(vocabulary, sif, damping)
+    vectors._check_params()
+    return Pipeline([("vectors", vectors), ("scale", ColumnScaler())]), "text"
