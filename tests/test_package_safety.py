@@ -413,7 +413,7 @@ def test_a_crafted_word_table_or_splitter_width_is_refused_at_load(
             value_now = current.copy()
             value_now[3, 4] = np.nan
         elif value == "shifted":
-            value_now = current + 1
+            value_now = current + 10**6  # rows past the end of the table
         elif value == "zero":
             value_now = np.zeros_like(current)
         else:

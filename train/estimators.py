@@ -135,15 +135,6 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"opinion_share must be between 0 and 1, got {self.opinion_share}")
         if self.min_units < 1:
             raise ValueError(f"min_units must be >= 1, got {self.min_units}")
-        splitter = getattr(self, "splitter_", None)
-        shared = getattr(getattr(self, "classifier_", None), "n_features_in_", None)
-        if splitter is not None and shared is not None:
-            width = getattr(splitter, "n_features_in_", None)
-            if width != shared + self.splitter_columns:
-                raise ValueError(
-                    f"splitter_columns is {self.splitter_columns}, but the splitter reads {width} "
-                    f"columns and the classifier {shared}"
-                )
         for name in ("expert_", "splitter_"):
             fitted = getattr(self, name, None)
             if fitted is not None and not (
@@ -151,6 +142,20 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
                 and "event" in list(getattr(fitted, "classes_", []))
             ):
                 raise ValueError(f"{name} must be a fitted classifier of 'event' and 'opinion'")
+        splitter = getattr(self, "splitter_", None)
+        shared = getattr(getattr(self, "classifier_", None), "n_features_in_", None)
+        expert = getattr(self, "expert_", None)
+        if expert is not None and shared is not None and expert.n_features_in_ != shared:
+            raise ValueError(
+                f"expert_ reads {expert.n_features_in_} columns, the classifier {shared}"
+            )
+        if splitter is not None and shared is not None:
+            width = getattr(splitter, "n_features_in_", None)
+            if width != shared + self.splitter_columns:
+                raise ValueError(
+                    f"splitter_columns is {self.splitter_columns}, but the splitter reads {width} "
+                    f"columns and the classifier {shared}"
+                )
 
     def fit(
         self,
