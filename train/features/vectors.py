@@ -171,7 +171,9 @@ class ColumnScaler(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self, "scale_")
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=np.float32, reset=False, ensure_min_samples=0
+        )  # a page with no text units is an empty batch
         return sp.csr_matrix(sp.csr_matrix(X).multiply(1.0 / self.scale_), dtype=np.float32)
 
     def __sklearn_tags__(self) -> Any:
