@@ -145,3 +145,32 @@ def test_splitter_columns_past_the_features_are_refused_at_fit() -> None:
     model = OpinionExpertClassifier(svm, splitter_C=0.5, splitter_columns=3)
     with pytest.raises(ValueError, match="splitter_columns is 3, but the features have 3 columns"):
         model.fit(np.zeros((12, 3)), np.array(["event", "opinion", "boilerplate"] * 4))
+
+
+def test_calibrated_probabilities_are_scikit_learns_exactly() -> None:
+    """The shipped model's three calibrated SVMs (model, expert, splitter) compute probabilities
+    without scikit-learn's per-call checks; they must be its own, bit for bit."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    model = load_model(SHIPPED)
+    texts = ["Troops entered the town on Monday.", "This is a disgrace.", "Share this story", ""]
+    X = model.scorer.features(units_frame(texts * 20))
+    wrapper = model.pipeline.steps[-1][1]
+    for fitted, columns in [
+        (wrapper.classifier_, wrapper._shared(X)),
+        (wrapper.expert_, wrapper._shared(X)),
+        (wrapper.splitter_, X),
+    ]:
+        assert fitted._sigmoid_parts() is not None
+        np.testing.assert_array_equal(
+            fitted.predict_proba(columns), CalibratedClassifierCV.predict_proba(fitted, columns)
+        )
+
+
+def test_isotonic_calibration_is_left_to_scikit_learn() -> None:
+    rng = np.random.default_rng(2)
+    y = rng.choice(LABELS, size=90)
+    X = (LABELS[None, :] == y[:, None]) + rng.normal(scale=0.5, size=(len(y), 3))
+    model = ArticleCalibratedClassifierCV(LinearSVC(), method="isotonic", cv=2).fit(X, y)
+    assert model._sigmoid_parts() is None
+    assert model.predict_proba(X).shape == (90, 3)
