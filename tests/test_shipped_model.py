@@ -109,3 +109,8 @@ def test_pinned_figures_on_real_documents_hold() -> None:
     found["real_sentences"] = found.pop("real_macro_f1")
     for name, pinned in PINNED_REAL.items():
         assert found[name] >= pinned - F1_SLACK, (name, found[name])
+
+
+def test_the_card_credits_the_pretrained_vectors_the_model_carries() -> None:
+    card = (SHIPPED / "MODEL_CARD.md").read_text()
+    assert "GloVe 6B" in card and "Public Domain Dedication and License" in card

