@@ -85,3 +85,15 @@ def test_training_without_the_vector_package_says_what_to_install(
     finally:
         monkeypatch.undo()
         vectors.glove_table.cache_clear()
+
+
+def test_units_hashed_in_chunks_get_the_features_of_one_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long page is hashed a chunk of characters at a time, to bound memory; chunk edges fall
+    between units, so nothing changes."""
+    featurizer = MeanWordVectors(vocabulary=50_000).fit(["warm up"])
+    texts = [f"Unit {i}: the council met on Monday and the plan, sadly, failed." for i in range(40)]
+    whole = featurizer.transform(texts).toarray()
+    monkeypatch.setattr(vectors, "CHUNK_CHARS", 100)
+    np.testing.assert_allclose(featurizer.transform(texts).toarray(), whole, rtol=1e-6)

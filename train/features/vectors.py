@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,23 @@ def token_hashes(texts: list[str], lowercase: bool = False) -> tuple[np.ndarray,
     order."""
     codes, starts = batch_codes(texts, lowercase)
     return word_ngrams(codes, starts, 1, 1)
+
+
+# Units are hashed this many characters at a time: hashing holds a few 8-byte numbers a
+# character, so a page of millions of tokens would otherwise hold gigabytes at once.
+CHUNK_CHARS = 1 << 18
+
+
+def _chunks(texts: list[str], budget: int) -> Iterator[tuple[int, list[str]]]:
+    """``texts`` in consecutive runs of about ``budget`` characters (a longer text alone), each
+    with the index of its first text."""
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        if size and size + len(text) > budget:
+            yield start, texts[start:i]
+            start, size = i, 0
+        size += len(text) + 1
+    yield start, texts[start:]
 
 
 @cache
@@ -122,21 +139,32 @@ class MeanWordVectors(UnitFeaturizer):
         out = np.zeros((n, DIMENSIONS), dtype=np.float32)
         if n == 0 or self.word_hashes_.size == 0:
             return sp.csr_matrix(out)
-        units, hashes = token_hashes(texts, lowercase=True)
-        where = np.minimum(np.searchsorted(self.word_hashes_, hashes), self.word_hashes_.size - 1)
-        known_token = self.word_hashes_[where] == hashes
-        row = units[known_token]
+        rows, ranks = [], []
+        for first, chunk in _chunks(texts, CHUNK_CHARS):
+            row, rank = self._known_words(chunk)
+            rows.append(row + first)
+            ranks.append(rank)
+        row, rank = np.concatenate(rows), np.concatenate(ranks)
         if row.size:
-            rank = self.word_rows_[where[known_token]]
             weight = rank / (rank + self.sif) if self.sif else np.ones(rank.size)
-            weighted = self.vectors_[rank].astype(np.float32) * weight[:, None].astype(np.float32)
-            first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])  # units come in order
-            out[row[first]] = np.add.reduceat(weighted, first, axis=0)
-            total = np.bincount(row, weights=weight, minlength=n)
+            # One weight a (unit, word), summed over repeats, times the vectors of the words
+            # used: memory grows with distinct words, not with tokens times dimensions.
+            used, column = np.unique(rank, return_inverse=True)
+            weights = sp.csr_matrix((weight, (row, column)), shape=(n, used.size))
+            sums = weights @ self.vectors_[used].astype(np.float64)
+            total = np.asarray(weights.sum(axis=1)).ravel()
             known = np.bincount(row, minlength=n)
-            out /= np.maximum(total, 1e-9)[:, None]
-            out *= (known / (known + self.damping))[:, None]
+            scale = (known / (known + self.damping)) / np.maximum(total, 1e-9)
+            out = (sums * scale[:, None]).astype(np.float32)
         return sp.csr_matrix(out)
+
+    def _known_words(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The unit and table row of every token of ``texts`` that is a kept word."""
+        units, hashes = token_hashes(texts, lowercase=True)
+        where = np.searchsorted(self.word_hashes_, hashes)
+        np.minimum(where, self.word_hashes_.size - 1, out=where)
+        found = self.word_hashes_[where] == hashes
+        return units[found], self.word_rows_[where[found]]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
