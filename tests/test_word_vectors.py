@@ -97,3 +97,14 @@ def test_units_hashed_in_chunks_get_the_features_of_one_pass(
     whole = featurizer.transform(texts).toarray()
     monkeypatch.setattr(vectors, "CHUNK_CHARS", 100)
     np.testing.assert_allclose(featurizer.transform(texts).toarray(), whole, rtol=1e-6)
+
+
+def test_the_config_check_knows_the_width_the_featurizer_gives() -> None:
+    """``splitter_columns`` is checked at config load against ``FIXED_WIDTHS``, which must be the
+    number of columns ``word_vectors.v1`` outputs."""
+    from winnow.config import FIXED_WIDTHS
+
+    pipeline, _ = word_vectors(vocabulary=1_000)
+    assert (
+        pipeline.fit_transform(["one unit", "another"]).shape[1] == FIXED_WIDTHS["word_vectors.v1"]
+    )

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
@@ -139,8 +140,6 @@ class ArticleCalibratedClassifierCV(CalibratedClassifierCV):
 def _plain_matrix(X: Any, n_features: int) -> bool:
     """``X`` is a finite 2-D sparse matrix or array of ``n_features`` columns, as the featurizers
     give: what scikit-learn's checks would pass unchanged."""
-    import scipy.sparse as sp
-
     if sp.issparse(X) and X.format == "csr":
         data = X.data
     elif isinstance(X, np.ndarray) and X.dtype.kind == "f":
@@ -244,6 +243,7 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
     ) -> OpinionExpertClassifier:
         self._check_params()
         y = np.asarray(y)
+        groups = None if groups is None else np.asarray(groups)
         if self.splitter_columns >= X.shape[1]:
             raise ValueError(
                 f"splitter_columns is {self.splitter_columns}, but the features have "
@@ -263,9 +263,9 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         self.expert_ = None
         if groups is None or self.opinion_expert_C is None:  # no articles to tell pieces by
             return self
-        rows = opinion_piece_rows(y, np.asarray(groups), self.opinion_share, self.min_units)
+        rows = opinion_piece_rows(y, groups, self.opinion_share, self.min_units)
         folds = getattr(self.classifier, "cv", 2)
-        if len(set(np.asarray(groups)[rows])) >= (folds if isinstance(folds, int) else 2):
+        if len(set(groups[rows])) >= (folds if isinstance(folds, int) else 2):
             self.expert_ = self._fit_copy(
                 self.opinion_expert_C, shared, y, rows, sample_weight, groups
             )
@@ -284,7 +284,7 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         model = clone(self.classifier)
         getattr(model, "estimator", model).set_params(C=C)
         weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
-        in_rows = None if groups is None else np.asarray(groups)[rows]
+        in_rows = None if groups is None else groups[rows]
         return model.fit(X[rows], y[rows], sample_weight=weights, groups=in_rows)
 
     def _shared(self, X: Any) -> Any:

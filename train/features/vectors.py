@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..registry import featurizers
@@ -94,9 +95,8 @@ class MeanWordVectors(UnitFeaturizer):
         positive("vocabulary", self.vocabulary)
         for name in ("sif", "damping"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-            if not math.isfinite(value) or value < 0:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         if not hasattr(self, "vectors_"):
             return
@@ -191,9 +191,7 @@ class ColumnScaler(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: object = None) -> ColumnScaler:
         X = sp.csr_matrix(validate_data(self, X, accept_sparse="csr", dtype=np.float64))
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        square = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-        std = np.sqrt(np.maximum(square - mean**2, 0.0))
+        std = np.sqrt(mean_variance_axis(X, axis=0)[1])
         self.scale_ = (np.where(std > 0, std, 1.0) * np.sqrt(max(X.shape[1], 1))).astype(np.float32)
         return self
 
