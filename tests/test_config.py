@@ -164,6 +164,17 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             r"model\.params\.splitter_columns: 50 must equal the columns of the last featurizers "
             r"of fixed width \(word_vectors\.v1\), 0 here",
         ),
+        (
+            MINIMAL + "model:\n  name: linear_svm.v1\n",
+            ["data.splitter_only=[data/corpus_pages/r8_news_a.jsonl]"],
+            r"data\.splitter_only: its units train the event-vs-opinion splitter alone, and the "
+            r"model has none \(set model\.params\.splitter_C\)",
+        ),
+        (
+            MINIMAL,
+            ["data.splitter_only=data/corpus_pages/r8_news_a.jsonl"],
+            r"data\.splitter_only: expected a list, got 'data/corpus_pages/r8_news_a\.jsonl'",
+        ),
     ],
 )
 def test_every_bad_config_is_one_line_and_exit_2(

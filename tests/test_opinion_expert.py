@@ -147,6 +147,46 @@ def test_splitter_columns_past_the_features_are_refused_at_fit() -> None:
         model.fit(np.zeros((12, 3)), np.array(["event", "opinion", "boilerplate"] * 4))
 
 
+def _splitter_only_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of 16 articles, the last four of them flagged to train the splitter alone."""
+    rng = np.random.default_rng(2)
+    y = rng.choice(LABELS, size=160, p=[0.2, 0.3, 0.5])
+    X = (LABELS[None, :] == y[:, None]) + rng.normal(scale=0.8, size=(len(y), 3))
+    groups = np.repeat(np.arange(16), 10)
+    return X, y, groups, groups >= 12
+
+
+def _splitter_model() -> OpinionExpertClassifier:
+    svm = ArticleCalibratedClassifierCV(LinearSVC(C=1.0), cv=2, ensemble=False)
+    return OpinionExpertClassifier(svm, opinion_expert_C=0.1, opinion_share=0.4, splitter_C=0.5)
+
+
+def test_splitter_only_rows_train_the_splitter_and_nothing_else() -> None:
+    X, y, groups, alone = _splitter_only_data()
+    flagged = _splitter_model().fit(X, y, groups=groups, splitter_only=alone)
+    without = _splitter_model().fit(X[~alone], y[~alone], groups=groups[~alone])
+    everything = _splitter_model().fit(X, y, groups=groups)
+    for part in ("classifier_", "expert_"):
+        np.testing.assert_array_equal(
+            getattr(flagged, part).predict_proba(X), getattr(without, part).predict_proba(X)
+        )
+    np.testing.assert_array_equal(
+        flagged.splitter_.predict_proba(X), everything.splitter_.predict_proba(X)
+    )
+    assert not np.array_equal(
+        flagged.splitter_.predict_proba(X), without.splitter_.predict_proba(X)
+    )
+
+
+def test_splitter_only_rows_without_a_splitter_or_of_the_wrong_length_are_refused() -> None:
+    X, y, groups, alone = _splitter_only_data()
+    svm = ArticleCalibratedClassifierCV(LinearSVC(), cv=2, ensemble=False)
+    with pytest.raises(ValueError, match="splitter_only rows need a splitter"):
+        OpinionExpertClassifier(svm).fit(X, y, groups=groups, splitter_only=alone)
+    with pytest.raises(ValueError, match="splitter_only has 159 rows, y 160"):
+        _splitter_model().fit(X, y, groups=groups, splitter_only=alone[1:])
+
+
 def test_calibrated_probabilities_are_scikit_learns_exactly() -> None:
     """The shipped model's three calibrated SVMs (model, expert, splitter) compute probabilities
     without scikit-learn's per-call checks; they must be its own, bit for bit."""

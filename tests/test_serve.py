@@ -101,6 +101,7 @@ def test_model_info_names_no_local_paths(server: Address, model: Classifier) -> 
         *model.manifest["data"]["files"],
         *config["data"]["source"],
         *config["data"]["source_weights"],
+        *config["data"].get("splitter_only", []),
         *config["evaluation"]["extra_sets"],
         config["output"]["dir"],
     ]
@@ -262,13 +263,17 @@ def test_port_in_use_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> 
     assert f"127.0.0.1:{port}" in err[0] and "in use" in err[0]
 
 
-def test_span_sets_and_source_weights_are_served_without_their_paths() -> None:
+def test_span_sets_source_weights_and_splitter_only_are_served_without_their_paths() -> None:
     from winnow.serve import public_manifest
 
     secret = "/home/analyst/private/pages/labels.jsonl"
     manifest = {
         "config": {
-            "data": {"source": ["x"], "source_weights": {"/home/analyst/corpus/*.jsonl": 0.3}},
+            "data": {
+                "source": ["x"],
+                "source_weights": {"/home/analyst/corpus/*.jsonl": 0.3},
+                "splitter_only": ["/home/analyst/news/*.jsonl"],
+            },
             "evaluation": {"extra_sets": [], "span_sets": [{"labels": secret}]},
         },
         "metrics": {f"{secret}_balanced_accuracy": 0.9, "test_macro_f1": 0.91},

@@ -44,6 +44,10 @@ class DataConfig:
     # glob of source files -> weight of their units in the fit (1.0 where none matches); lets a
     # large kind of document (whole pages) teach its layout without outvoting lone sentences
     source_weights: dict[str, float] = field(default_factory=dict)
+    # globs of data.source files whose units train the event-vs-opinion splitter alone
+    # (model.params.splitter_C): reports and judgements that tell the two apart, from documents
+    # whose layout the three-label model should not learn
+    splitter_only: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -427,6 +431,11 @@ def _check_values(config: RunConfig, path: Path) -> None:
                 f"'opinion', and data.labels lacks {', '.join(sorted(missing))}"
             )
     check_splitter_columns(config, path)
+    if config.data.splitter_only and config.model.params.get("splitter_C") is None:
+        raise ConfigError(
+            f"{path}: data.splitter_only: its units train the event-vs-opinion splitter alone, "
+            "and the model has none (set model.params.splitter_C)"
+        )
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")
     if config.evaluation.bootstrap < 0:
@@ -481,6 +490,11 @@ def check_training(config: RunConfig) -> None:
         raise ConfigError(
             "data.source_weights: weighted sources need the training set in memory; "
             "remove them with training.streaming: true"
+        )
+    if config.data.splitter_only:
+        raise ConfigError(
+            "data.splitter_only: units kept from all but the splitter need the training set in "
+            "memory; remove it with training.streaming: true"
         )
     if config.article.decoder != "none":
         raise ConfigError(

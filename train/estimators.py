@@ -178,7 +178,9 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
     ``predict_proba`` splits each unit's content (the classifier's event + opinion) by the
     splitter's event probability. The last ``splitter_columns`` columns of ``X`` are read by the
     splitter alone: features that tell a report from a judgement but blur story and furniture
-    (pretrained word vectors: a teaser reads like news) stay out of the other two.
+    (pretrained word vectors: a teaser reads like news) stay out of the other two. Rows flagged
+    ``splitter_only`` at fit train the splitter alone, in the same way: more reports and
+    judgements for the split, without their pages' layout in the three-label model.
     """
 
     def __init__(
@@ -240,7 +242,10 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         y: Any,
         sample_weight: Any = None,
         groups: np.ndarray | None = None,
+        splitter_only: Any = None,
     ) -> OpinionExpertClassifier:
+        """Fit the classifier, the splitter and the expert; rows flagged ``splitter_only`` train
+        the splitter alone (reports and judgements whose pages the classifier should not learn)."""
         self._check_params()
         y = np.asarray(y)
         groups = None if groups is None else np.asarray(groups)
@@ -249,9 +254,17 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
                 f"splitter_columns is {self.splitter_columns}, but the features have "
                 f"{X.shape[1]} columns"
             )
+        alone = np.zeros(len(y), dtype=bool)
+        if splitter_only is not None:
+            alone = np.asarray(splitter_only, dtype=bool)
+            if alone.shape != y.shape:
+                raise ValueError(f"splitter_only has {alone.size} rows, y {y.size}")
+            if alone.any() and self.splitter_C is None:
+                raise ValueError("splitter_only rows need a splitter (splitter_C)")
+        kept = np.flatnonzero(~alone)
         shared = self._shared(X)
-        self.classifier_ = clone(self.classifier).fit(
-            shared, y, sample_weight=sample_weight, groups=groups
+        self.classifier_ = self._fit_rows(
+            clone(self.classifier), shared, y, kept, sample_weight, groups
         )
         self.classes_ = self.classifier_.classes_
         if not {"event", "opinion"} <= set(self.classes_.tolist()):
@@ -264,6 +277,7 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         if groups is None or self.opinion_expert_C is None:  # no articles to tell pieces by
             return self
         rows = opinion_piece_rows(y, groups, self.opinion_share, self.min_units)
+        rows = rows[~alone[rows]]
         folds = getattr(self.classifier, "cv", 2)
         if len(set(groups[rows])) >= (folds if isinstance(folds, int) else 2):
             self.expert_ = self._fit_copy(
@@ -283,6 +297,21 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
         """``classifier`` with this ``C``, fitted on ``rows``."""
         model = clone(self.classifier)
         getattr(model, "estimator", model).set_params(C=C)
+        return self._fit_rows(model, X, y, rows, sample_weight, groups)
+
+    @staticmethod
+    def _fit_rows(
+        model: Any,
+        X: Any,
+        y: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: Any,
+        groups: np.ndarray | None,
+    ) -> Any:
+        """``model`` fitted on ``rows`` of ``X`` (sorted and distinct), with their weights and
+        articles; all of them are passed as they are, without a copy."""
+        if len(rows) == len(y):
+            return model.fit(X, y, sample_weight=sample_weight, groups=groups)
         weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
         in_rows = None if groups is None else groups[rows]
         return model.fit(X[rows], y[rows], sample_weight=weights, groups=in_rows)

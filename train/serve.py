@@ -46,13 +46,14 @@ TIMEOUT_S = 10.0
 # Open connections beyond this get a 503 at once; queued connections wait in the listen backlog.
 MAX_CONNECTIONS = 1000
 BACKLOG = 2048
-# Manifest fields that name local files or hosts: the training data and its weights, extra and
-# span-labelled evaluation sets, the output folder and the cluster address. Clients see the model,
-# not the machine it was built on.
+# Manifest fields that name local files or hosts: the training data, its weights and its
+# splitter-only files, extra and span-labelled evaluation sets, the output folder and the cluster
+# address. Clients see the model, not the machine it was built on.
 PRIVATE_FIELDS = (
     ("data",),
     ("config", "data", "source"),
     ("config", "data", "source_weights"),
+    ("config", "data", "splitter_only"),
     ("config", "evaluation", "extra_sets"),
     ("config", "evaluation", "span_sets"),
     ("config", "output", "dir"),

@@ -68,14 +68,34 @@ def source_weights(frame: pd.DataFrame, config: DataConfig) -> np.ndarray | None
     if not config.source_weights:
         return None
     files = frame["_file"].astype(str).to_numpy()
-    sources = {str(f) for f in resolve_files(config.source)}
     weights = np.ones(len(frame))
     for pattern, weight in config.source_weights.items():
-        matched = [str(Path(m)) for m in glob.glob(pattern) if str(Path(m)) in sources]
-        if not matched:
-            log.warning("data.source_weights.%s matches no file of data.source", pattern)
+        matched = source_files(pattern, config, "data.source_weights")
         weights[np.isin(files, matched)] = weight
     return weights
+
+
+def splitter_only(frame: pd.DataFrame, config: DataConfig) -> np.ndarray:
+    """Whether each unit comes from a file of ``data.splitter_only``: it trains the splitter alone.
+
+    A pattern that matches no file of ``data.source`` is warned of, as ``source_weights`` are.
+    """
+    mask = np.zeros(len(frame), dtype=bool)
+    if not config.splitter_only:
+        return mask
+    files = frame["_file"].astype(str).to_numpy()
+    for pattern in config.splitter_only:
+        mask |= np.isin(files, source_files(pattern, config, "data.splitter_only"))
+    return mask
+
+
+def source_files(pattern: str, config: DataConfig, key: str) -> list[str]:
+    """The files of ``data.source`` that ``pattern`` (of config ``key``) matches; none is warned of."""
+    sources = {str(f) for f in resolve_files(config.source)}
+    matched = [str(Path(m)) for m in glob.glob(pattern) if str(Path(m)) in sources]
+    if not matched:
+        log.warning("%s.%s matches no file of data.source", key, pattern)
+    return matched
 
 
 def fingerprint(files: Sequence[Path]) -> dict[str, str]:

@@ -50,11 +50,15 @@ def build_pipeline(config: RunConfig) -> Pipeline:
 
 
 def model_fit_params(
-    pipeline: Pipeline, groups: np.ndarray, weights: np.ndarray | None = None
+    pipeline: Pipeline,
+    groups: np.ndarray,
+    weights: np.ndarray | None = None,
+    splitter_only: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The fit parameters of the pipeline's model: each row's article, for a model with inner
-    folds (calibration), so those folds never split an article; and each row's weight
-    (``data.source_weights``) where there are weights, which a model that cannot take them refuses.
+    folds (calibration), so those folds never split an article; each row's weight
+    (``data.source_weights``) where there are weights, which a model that cannot take them refuses;
+    and which rows train the splitter alone (``data.splitter_only``) where any does.
     """
     name, model = pipeline.steps[-1]
     accepted = inspect.signature(model.fit).parameters
@@ -65,4 +69,11 @@ def model_fit_params(
                 f"data.source_weights: model {type(model).__name__} cannot weight its training units"
             )
         params[f"{name}__sample_weight"] = weights
+    if splitter_only is not None and splitter_only.any():
+        if "splitter_only" not in accepted:
+            raise ConfigError(
+                f"data.splitter_only: model {type(model).__name__} has no event-vs-opinion "
+                "splitter to train alone"
+            )
+        params[f"{name}__splitter_only"] = splitter_only
     return params

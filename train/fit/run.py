@@ -18,7 +18,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from ..config import RunConfig
-from ..data.load import fingerprint, read_labelled_jsonl
+from ..data.load import fingerprint, read_labelled_jsonl, splitter_only
 from ..data.split import assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import (
@@ -94,10 +94,12 @@ class RunResult:
 def fit_article_pass(
     train: pd.DataFrame, config: RunConfig, labels: list[str]
 ) -> ArticleDecoder | None:
-    """The article decoder the config asks for, counted from the training articles, or None."""
+    """The article decoder the config asks for, counted from the training articles (those that
+    train the splitter alone left out), or None."""
     if config.article.decoder == "none":
         return None
-    articles = train[train["doc_id"].notna()].sort_values(["doc_id", "position"], kind="stable")
+    counted = train["doc_id"].notna().to_numpy() & ~splitter_only(train, config.data)
+    articles = train[counted].sort_values(["doc_id", "position"], kind="stable")
     sequences = articles.groupby("doc_id", sort=False)["label"].agg(list)
     return ArticleDecoder(strength=config.article.strength).fit(sequences, labels)
 

@@ -181,12 +181,14 @@ def search_pipeline(
     y: pd.Series,
     groups: np.ndarray,
     weights: np.ndarray | None = None,
+    splitter_only: np.ndarray | None = None,
 ) -> SearchResult:
     """Run the configured search on the training frame ``X``, every fold split by article.
 
     ``groups`` gives each row's article (an isolated copy has its original's), so neither the
     search's folds nor a model's inner calibration folds put a unit and its copy apart.
     ``weights`` (``data.source_weights``) weight each row in every fit; the scores stay unweighted.
+    ``splitter_only`` marks the rows that train the splitter alone in every fit.
     """
     params = search_params(pipeline, config)
     by_target = {p.target: p.key for p in params}
@@ -200,7 +202,7 @@ def search_pipeline(
     searcher = _searcher(
         pipeline, config, {p.target: p.values for p in params}, GroupKFold(config.search.cv)
     )
-    searcher.fit(X, y, groups=groups, **model_fit_params(pipeline, groups, weights))
+    searcher.fit(X, y, groups=groups, **model_fit_params(pipeline, groups, weights, splitter_only))
     results = searcher.cv_results_
     trials = []
     for i, candidate in enumerate(results["params"]):

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..config import RunConfig
-from ..data.load import LoadedData, load_units, source_weights
+from ..data.load import LoadedData, load_units, source_weights, splitter_only
 from ..data.split import article_groups
 from ..errors import DataError
 from ..features.base import copy_mask, isolated, unit_columns
@@ -53,10 +53,22 @@ def training_weights(train: pd.DataFrame, config: RunConfig) -> np.ndarray | Non
     return weights
 
 
+def training_splitter_only(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
+    """Whether each row of ``training_frame`` trains the splitter alone (``data.splitter_only``)."""
+    mask = splitter_only(train, config.data)
+    if config.training.isolated_copies:
+        mask = np.concatenate([mask, mask[copy_mask(train)]])
+    return mask
+
+
 def fit_params(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> dict[str, Any]:
-    """The model's fit parameters: each row's article for its inner folds, and its weight."""
+    """The model's fit parameters: each row's article for its inner folds, its weight, and
+    whether it trains the splitter alone."""
     return model_fit_params(
-        pipeline, training_groups(train, config), training_weights(train, config)
+        pipeline,
+        training_groups(train, config),
+        training_weights(train, config),
+        training_splitter_only(train, config),
     )
 
 
@@ -136,7 +148,8 @@ class InMemoryTraining:
         X, y = training_frame(train, self.config), training_labels(train, self.config)
         groups = training_groups(train, self.config)
         weights = training_weights(train, self.config)
-        self.searched = search_pipeline(pipeline, self.config, X, y, groups, weights)
+        alone = training_splitter_only(train, self.config)
+        self.searched = search_pipeline(pipeline, self.config, X, y, groups, weights, alone)
         self.searched.apply_to(self.config)
         return self.searched.best
 
@@ -145,6 +158,9 @@ class InMemoryTraining:
             "n_train": len(train),
             "n_train_articles": int(train["doc_id"].nunique()),
         }
+        alone = splitter_only(train, self.config.data)
+        if alone.any():
+            found["n_train_splitter_only"] = int(alone.sum())
         if self.searched:
             found["search"] = self.searched.metrics_entry(self.config)
         return found

