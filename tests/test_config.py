@@ -168,7 +168,8 @@ def test_cli_reports_config_errors_in_one_line_with_exit_2(
             MINIMAL + "model:\n  name: linear_svm.v1\n",
             ["data.splitter_only=[data/corpus_pages/r8_news_a.jsonl]"],
             r"data\.splitter_only: its units train the event-vs-opinion splitter alone, and the "
-            r"model has none \(set model\.params\.splitter_C\)",
+            r"model has none \(set model\.params\.splitter_C, or data\.splitter_only=\[\] to train "
+            r"the whole model on them\)",
         ),
         (
             MINIMAL,

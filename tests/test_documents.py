@@ -262,6 +262,7 @@ def decoded_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [
             "features=[{name: tfidf_words.v1}, {name: blocks.v1, weight: 0.3}]",
             "model={name: logreg.v1}",
+            "data.splitter_only=[]",
             "evaluation.bootstrap=0",
             "evaluation.cv_folds=0",
             "article.decoder=forward_backward",
@@ -416,6 +417,7 @@ def test_a_config_names_span_sets_and_the_run_reports_them(
         [
             "features=[{name: hashed_tfidf_words.v1}, {name: blocks.v2, weight: 0.3}]",
             "model={name: logreg.v1}",
+            "data.splitter_only=[]",
             "evaluation.bootstrap=0",
             "evaluation.cv_folds=0",
             f"evaluation.span_sets=[{{labels: {labels}, content_vs_boilerplate: true}}]",

@@ -21,6 +21,7 @@ SMALL = [
     "model={name: logreg.v1, params: {class_weight: null}}",  # balanced counts units, unweighted
     "article={decoder: none}",
     "data.source_weights={}",
+    "data.splitter_only=[]",
 ]
 
 

@@ -434,7 +434,8 @@ def _check_values(config: RunConfig, path: Path) -> None:
     if config.data.splitter_only and config.model.params.get("splitter_C") is None:
         raise ConfigError(
             f"{path}: data.splitter_only: its units train the event-vs-opinion splitter alone, "
-            "and the model has none (set model.params.splitter_C)"
+            "and the model has none (set model.params.splitter_C, or data.splitter_only=[] to "
+            "train the whole model on them)"
         )
     if not config.features:
         raise ConfigError(f"{path}: features: list at least one featurizer")

@@ -263,9 +263,7 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("splitter_only rows need a splitter (splitter_C)")
         kept = np.flatnonzero(~alone)
         shared = self._shared(X)
-        self.classifier_ = self._fit_rows(
-            clone(self.classifier), shared, y, kept, sample_weight, groups
-        )
+        self.classifier_ = self._fit_copy(None, shared, y, kept, sample_weight, groups)
         self.classes_ = self.classifier_.classes_
         if not {"event", "opinion"} <= set(self.classes_.tolist()):
             raise ValueError("an opinion expert needs the labels 'event' and 'opinion'")
@@ -287,29 +285,18 @@ class OpinionExpertClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_copy(
         self,
-        C: float,
+        C: float | None,
         X: Any,
         y: np.ndarray,
         rows: np.ndarray,
         sample_weight: Any,
         groups: np.ndarray | None,
     ) -> Any:
-        """``classifier`` with this ``C``, fitted on ``rows``."""
+        """``classifier`` (with this ``C`` unless None) fitted on ``rows`` (sorted and distinct)
+        of ``X``, with their weights and articles; all rows are passed as they are, uncopied."""
         model = clone(self.classifier)
-        getattr(model, "estimator", model).set_params(C=C)
-        return self._fit_rows(model, X, y, rows, sample_weight, groups)
-
-    @staticmethod
-    def _fit_rows(
-        model: Any,
-        X: Any,
-        y: np.ndarray,
-        rows: np.ndarray,
-        sample_weight: Any,
-        groups: np.ndarray | None,
-    ) -> Any:
-        """``model`` fitted on ``rows`` of ``X`` (sorted and distinct), with their weights and
-        articles; all of them are passed as they are, without a copy."""
+        if C is not None:
+            getattr(model, "estimator", model).set_params(C=C)
         if len(rows) == len(y):
             return model.fit(X, y, sample_weight=sample_weight, groups=groups)
         weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
