@@ -22,9 +22,9 @@ SHIPPED = Path("models/default")
 # Figures of the shipped model, re-measured by these tests. Slack: 0.01 (the sets are small, but
 # a rebuilt model on the same data is identical, so any drop beyond this is a real regression)
 # and 25% artifact size.
-PINNED_TEST_MACRO_F1 = 0.898
-PINNED_CHALLENGE_MACRO_F1 = 0.896
-PINNED_ARTIFACT_MB = 21.37
+PINNED_TEST_MACRO_F1 = 0.902
+PINNED_CHALLENGE_MACRO_F1 = 0.887
+PINNED_ARTIFACT_MB = 21.53
 F1_SLACK = 0.01
 SIZE_SLACK = 1.25
 # Real third-party text (../shared/eval, measurement only), scored as the held-out checks score it:
@@ -33,9 +33,9 @@ SIZE_SLACK = 1.25
 SHARED_EVAL = Path(os.environ.get("WINNOW_SHARED_EVAL", "../shared/eval"))
 PINNED_REAL = {
     "pages": 0.911,
-    "articles": 0.720,
+    "articles": 0.717,
     "pages_html": 0.931,
-    "real_sentences": 0.861,
+    "real_sentences": 0.870,
 }
 
 
