@@ -9,7 +9,7 @@ import pytest
 from winnow.config import load_config
 from winnow.data.load import load_units
 from winnow.data.split import assign_splits
-from winnow.errors import ConfigError
+from winnow.errors import ConfigError, DataError
 from winnow.features.base import FRAME_COLUMNS, copy_mask
 from winnow.fit.pipeline import build_pipeline, resolve_params
 from winnow.fit.run import fit_article_pass
@@ -72,7 +72,16 @@ def test_streaming_refuses_splitter_only() -> None:
         )
 
 
-def test_a_pattern_outside_the_sources_is_named(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_pattern_outside_the_sources_is_named_once(caplog: pytest.LogCaptureFixture) -> None:
     config, train = _train("data.splitter_only=[README.md]")
     assert not training_splitter_only(train, config).any()
-    assert "data.splitter_only.README.md matches no file of data.source" in caplog.text
+    fit_article_pass(train, config, ["boilerplate", "event", "opinion"])
+    assert caplog.text.count("data.splitter_only.README.md matches no file of data.source") == 1
+
+
+def test_naming_every_training_file_is_refused_before_fitting() -> None:
+    config, train = _train(
+        "data.source=[data/corpus/*.jsonl]", "data.splitter_only=[data/corpus/*.jsonl]"
+    )
+    with pytest.raises(DataError, match=r"data\.splitter_only: it names every file"):
+        fit_pipeline(build_pipeline(config), train, config)

@@ -25,6 +25,8 @@ from ..errors import DataError
 from ..features.base import with_dom_columns
 
 log = logging.getLogger(__name__)
+# The column of a loaded frame that flags units of data.splitter_only files.
+SPLITTER_ONLY = "_splitter_only"
 datasets.disable_progress_bars()
 datasets.logging.set_verbosity_error()
 # datasets pings the hub to count every load, even of a local file: a name lookup per file
@@ -77,6 +79,7 @@ def source_weights(frame: pd.DataFrame, config: DataConfig) -> np.ndarray | None
 
 def splitter_only(frame: pd.DataFrame, config: DataConfig) -> np.ndarray:
     """Whether each unit comes from a file of ``data.splitter_only``: it trains the splitter alone.
+    ``load_units`` keeps the answer in the ``_splitter_only`` column (``splitter_only_rows``).
 
     A pattern that matches no file of ``data.source`` is warned of, as ``source_weights`` are.
     """
@@ -87,6 +90,13 @@ def splitter_only(frame: pd.DataFrame, config: DataConfig) -> np.ndarray:
     for pattern in config.splitter_only:
         mask |= np.isin(files, source_files(pattern, config, "data.splitter_only"))
     return mask
+
+
+def splitter_only_rows(frame: pd.DataFrame) -> np.ndarray:
+    """The ``_splitter_only`` flags ``load_units`` set (all False for a frame without them)."""
+    if SPLITTER_ONLY not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[SPLITTER_ONLY].to_numpy(dtype=bool)
 
 
 def source_files(pattern: str, config: DataConfig, key: str) -> list[str]:
@@ -169,6 +179,7 @@ def load_units(config: DataConfig) -> LoadedData:
     checked, skipped = check_units(frame, config)
     for problem in skipped:
         log.warning("skipped %s", problem)
+    checked[SPLITTER_ONLY] = splitter_only(checked, config)
     return LoadedData(checked, files, skipped)
 
 

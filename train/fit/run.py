@@ -18,7 +18,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from ..config import RunConfig
-from ..data.load import fingerprint, read_labelled_jsonl, splitter_only
+from ..data.load import fingerprint, read_labelled_jsonl, splitter_only_rows
 from ..data.split import assign_splits
 from ..errors import DataError
 from ..evaluate.metrics import (
@@ -98,7 +98,7 @@ def fit_article_pass(
     train the splitter alone left out), or None."""
     if config.article.decoder == "none":
         return None
-    counted = train["doc_id"].notna().to_numpy() & ~splitter_only(train, config.data)
+    counted = train["doc_id"].notna().to_numpy() & ~splitter_only_rows(train)
     articles = train[counted].sort_values(["doc_id", "position"], kind="stable")
     sequences = articles.groupby("doc_id", sort=False)["label"].agg(list)
     return ArticleDecoder(strength=config.article.strength).fit(sequences, labels)

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..config import RunConfig
-from ..data.load import LoadedData, load_units, source_weights, splitter_only
+from ..data.load import LoadedData, load_units, source_weights, splitter_only_rows
 from ..data.split import article_groups
 from ..errors import DataError
 from ..features.base import copy_mask, isolated, unit_columns
@@ -54,8 +54,14 @@ def training_weights(train: pd.DataFrame, config: RunConfig) -> np.ndarray | Non
 
 
 def training_splitter_only(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
-    """Whether each row of ``training_frame`` trains the splitter alone (``data.splitter_only``)."""
-    mask = splitter_only(train, config.data)
+    """Whether each row of ``training_frame`` trains the splitter alone (``data.splitter_only``);
+    a split with no other rows is a ``DataError``."""
+    mask = splitter_only_rows(train)
+    if len(mask) and mask.all():
+        raise DataError(
+            "data.splitter_only: it names every file of the training split, so the three-label "
+            "model has no units of its own"
+        )
     if config.training.isolated_copies:
         mask = np.concatenate([mask, mask[copy_mask(train)]])
     return mask
@@ -158,7 +164,7 @@ class InMemoryTraining:
             "n_train": len(train),
             "n_train_articles": int(train["doc_id"].nunique()),
         }
-        alone = splitter_only(train, self.config.data)
+        alone = splitter_only_rows(train)
         if alone.any():
             found["n_train_splitter_only"] = int(alone.sum())
         if self.searched:
