@@ -70,9 +70,10 @@ def source_weights(frame: pd.DataFrame, config: DataConfig) -> np.ndarray | None
     if not config.source_weights:
         return None
     files = frame["_file"].astype(str).to_numpy()
+    sources = {str(f) for f in resolve_files(config.source)}
     weights = np.ones(len(frame))
     for pattern, weight in config.source_weights.items():
-        matched = source_files(pattern, config, "data.source_weights")
+        matched = source_files(pattern, sources, "data.source_weights")
         weights[np.isin(files, matched)] = weight
     return weights
 
@@ -87,8 +88,9 @@ def splitter_only(frame: pd.DataFrame, config: DataConfig) -> np.ndarray:
     if not config.splitter_only:
         return mask
     files = frame["_file"].astype(str).to_numpy()
+    sources = {str(f) for f in resolve_files(config.source)}
     for pattern in config.splitter_only:
-        mask |= np.isin(files, source_files(pattern, config, "data.splitter_only"))
+        mask |= np.isin(files, source_files(pattern, sources, "data.splitter_only"))
     return mask
 
 
@@ -99,9 +101,9 @@ def splitter_only_rows(frame: pd.DataFrame) -> np.ndarray:
     return frame[SPLITTER_ONLY].to_numpy(dtype=bool)
 
 
-def source_files(pattern: str, config: DataConfig, key: str) -> list[str]:
-    """The files of ``data.source`` that ``pattern`` (of config ``key``) matches; none is warned of."""
-    sources = {str(f) for f in resolve_files(config.source)}
+def source_files(pattern: str, sources: set[str], key: str) -> list[str]:
+    """The files among ``sources`` (``data.source``, resolved) that ``pattern`` (of config
+    ``key``) matches; none is warned of."""
     matched = [str(Path(m)) for m in glob.glob(pattern) if str(Path(m)) in sources]
     if not matched:
         log.warning("%s.%s matches no file of data.source", key, pattern)

@@ -37,20 +37,23 @@ def training_labels(train: pd.DataFrame, config: RunConfig) -> pd.Series:
     return labels
 
 
+def with_copies(values: np.ndarray, train: pd.DataFrame, config: RunConfig) -> np.ndarray:
+    """A value for each unit of ``train`` as one for each row of ``training_frame``: an isolated
+    copy takes its original's."""
+    if not config.training.isolated_copies:
+        return values
+    return np.concatenate([values, values[copy_mask(train)]])
+
+
 def training_groups(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
     """The article of each row of ``training_frame``: an isolated copy keeps its original's."""
-    groups = article_groups(train)
-    if config.training.isolated_copies:
-        groups = np.concatenate([groups, groups[copy_mask(train)]])
-    return groups
+    return with_copies(article_groups(train), train, config)
 
 
 def training_weights(train: pd.DataFrame, config: RunConfig) -> np.ndarray | None:
     """The weight of each row of ``training_frame`` (``data.source_weights``), or None."""
     weights = source_weights(train, config.data)
-    if weights is not None and config.training.isolated_copies:
-        weights = np.concatenate([weights, weights[copy_mask(train)]])
-    return weights
+    return None if weights is None else with_copies(weights, train, config)
 
 
 def training_splitter_only(train: pd.DataFrame, config: RunConfig) -> np.ndarray:
@@ -62,9 +65,7 @@ def training_splitter_only(train: pd.DataFrame, config: RunConfig) -> np.ndarray
             "data.splitter_only: it names every file of the training split, so the three-label "
             "model has no units of its own"
         )
-    if config.training.isolated_copies:
-        mask = np.concatenate([mask, mask[copy_mask(train)]])
-    return mask
+    return with_copies(mask, train, config)
 
 
 def fit_params(pipeline: Any, train: pd.DataFrame, config: RunConfig) -> dict[str, Any]:
