@@ -13,7 +13,7 @@ import pytest
 from winnow.cli import main
 from winnow.config import load_config
 from winnow.errors import ConfigError, DataError, PackageError
-from winnow.evaluate.spans import read_spans, score_spans
+from winnow.evaluate.spans import Span, read_spans, score_spans
 from winnow.features.blocks import NAMES, BlockFeatures
 from winnow.inference.classifier import load_model, units_frame
 from winnow.inference.decode import ArticleDecoder
@@ -364,6 +364,38 @@ def test_soft_recall_is_the_mean_score_of_the_right_side(tmp_path: Path) -> None
     assert metrics["soft_recall"]["content"] == pytest.approx(0.8)
     dropped = score_spans(spans, {"page1.txt": []}, content_vs_boilerplate=True)
     assert dropped["soft_recall"] == {"boilerplate": 1.0, "content": 0.0}
+
+
+def test_the_editorial_ranking_finds_the_best_single_threshold() -> None:
+    """The benchmark's ranking figures: ROC AUC of P(event | story) over the spans, and the best
+    macro-F1 one threshold gives, as a search over every threshold with scikit-learn finds it."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from benchmarks.documents import event_ranking
+
+    rng = np.random.default_rng(0)
+    gold = rng.random(60) < 0.25
+    event = np.clip(0.15 + 0.3 * gold + 0.3 * rng.random(60), 0, 0.95)
+    units = {
+        "ed.txt": [
+            {
+                "start": 10 * i,
+                "end": 10 * i + 9,
+                "label": "opinion",
+                "scores": {"boilerplate": 0.05, "event": 0.95 * e, "opinion": 0.95 * (1 - e)},
+            }
+            for i, e in enumerate(event)
+        ]
+    }
+    spans = [
+        Span("ed.txt", 10 * i, 10 * i + 9, "event" if g else "opinion") for i, g in enumerate(gold)
+    ]
+    found = event_ranking(spans, units)
+    assert found["articles_event_auc"] == pytest.approx(roc_auc_score(gold, event))
+    brute = max(f1_score(gold, event >= t, average="macro") for t in np.unique(event))
+    assert found["articles_best_threshold_f1"] == pytest.approx(brute)
+    at = event >= found["articles_best_threshold"]
+    assert f1_score(gold, at, average="macro") == pytest.approx(brute)
 
 
 def test_span_files_may_not_escape_the_labels_folder(tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ def _covering_label(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> 
     return labels.most_common(1)[0][0] if labels else None
 
 
-def _covering_scores(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def covering_scores(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The covering units' scores, averaged by the characters each covers; a span no unit covers
     was dropped, all ``boilerplate``."""
     total = sum(cover.values())
@@ -196,7 +196,7 @@ def score_spans(
         document = units.get(span.file, [])
         cover = span_cover(span, document)
         label = _covering_label(cover, document) or "boilerplate"
-        scores = _covering_scores(cover, document)
+        scores = covering_scores(cover, document)
         if content_vs_boilerplate:
             scores = {**scores, CONTENT: sum(scores.get(c, 0.0) for c in CONTENT_LABELS)}
             if label in CONTENT_LABELS:
