@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 from winnow import load_model
 from winnow.data.load import read_labelled_jsonl
 from winnow.evaluate.metrics import evaluate_set
-from winnow.evaluate.spans import Span, covering_scores, read_spans, score_spans, span_cover
+from winnow.evaluate.spans import Span, covered_spans, read_spans, score_spans
 from winnow.inference.classifier import Classifier
 from winnow.inference.predict import read_article
 
@@ -65,9 +65,9 @@ def event_ranking(spans: list[Span], units: dict[str, list[dict[str, Any]]]) -> 
     """ROC AUC of P(event | story) over event and opinion spans, and the best macro-F1 (event,
     opinion) that one threshold on it gives, with that threshold."""
     gold, share = [], []
-    for span in spans:
-        document = units.get(span.file, [])
-        scores = covering_scores(span_cover(span, document), document)
+    for span, _, scores in covered_spans(spans, units):
+        if span.label not in ("event", "opinion"):
+            continue
         story = scores.get("event", 0.0) + scores.get("opinion", 0.0)
         gold.append(span.label == "event")
         share.append(scores.get("event", 0.0) / story if story > 0 else 0.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,7 @@ def _covering_label(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> 
     return labels.most_common(1)[0][0] if labels else None
 
 
-def covering_scores(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def _covering_scores(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """The covering units' scores, averaged by the characters each covers; a span no unit covers
     was dropped, all ``boilerplate``."""
     total = sum(cover.values())
@@ -178,6 +178,22 @@ def covering_scores(cover: Counter[int], units: Sequence[Mapping[str, Any]]) -> 
         for label, score in units[i].get("scores", {}).items():
             scores[label] += score * chars / total
     return dict(scores)
+
+
+def covered_spans(
+    spans: Sequence[Span], units: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> Iterator[tuple[Span, str, dict[str, float]]]:
+    """Each span with the label and the scores of the units of its file that cover it: the label
+    covering most of its characters, the scores averaged by characters; a span no unit covers
+    (or a string no unit holds) was dropped, ``boilerplate``."""
+    for span in spans:
+        document = units.get(span.file, [])
+        cover = span_cover(span, document)
+        yield (
+            span,
+            _covering_label(cover, document) or "boilerplate",
+            _covering_scores(cover, document),
+        )
 
 
 def score_spans(
@@ -192,11 +208,7 @@ def score_spans(
     string no unit holds) counts as ``boilerplate``: dropped.
     """
     gold, predicted, right = [], [], []
-    for span in spans:
-        document = units.get(span.file, [])
-        cover = span_cover(span, document)
-        label = _covering_label(cover, document) or "boilerplate"
-        scores = covering_scores(cover, document)
+    for span, label, scores in covered_spans(spans, units):
         if content_vs_boilerplate:
             scores = {**scores, CONTENT: sum(scores.get(c, 0.0) for c in CONTENT_LABELS)}
             if label in CONTENT_LABELS:
